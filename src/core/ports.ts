@@ -178,3 +178,49 @@ export type EngineEvent =
   | { type: 'warning'; sessionId: string; phase?: Phase; message: string; at: string };
 
 export type EmitFn = (event: EngineEvent) => void;
+
+// ---------------------------------------------------------------- processes
+
+/** One child process to run. Output is streamed line by line and also kept whole. */
+export interface RunOptions {
+  command: string;
+  args: string[];
+  cwd: string;
+  /** Variables added to (or, with value undefined, removed from) the inherited environment. */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed. Without it stdin is closed at once (never left open). */
+  input?: string;
+  /** Hard bound; the whole process group is ended (SIGTERM, then SIGKILL after `killGraceMs`). */
+  timeoutMs?: number;
+  /** Ended when no output line arrives for this long. */
+  idleTimeoutMs?: number;
+  killGraceMs?: number;
+  /** Ending the process group on abort (Ctrl-C). */
+  signal?: AbortSignal;
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+  onSpawn?: (pid: number) => void;
+  /** Also write raw stdout / stderr to these files (ledger logs). */
+  stdoutFile?: string;
+  stderrFile?: string;
+}
+
+/** What happened; a non-zero exit is data, never an exception. */
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  idledOut: boolean;
+  interrupted: boolean;
+  /** Set when the program could not be started at all (ENOENT, EACCES). */
+  spawnError?: string;
+  pid?: number;
+  durationMs: number;
+}
+
+/** The one way collab starts child processes (src/process implements it with execa). */
+export interface ProcessRunner {
+  run(opts: RunOptions): Promise<RunResult>;
+}
