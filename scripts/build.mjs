@@ -1,7 +1,9 @@
 // Bundles src/cli/main.ts into dist/ with code splitting, so heavy modules (MCP SDK, SQLite)
 // load only when a command needs them and `collab --version` stays close to bare node start-up.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -15,4 +17,5 @@ await build({
   sourcemap: true,
   packages: 'external',
   logLevel: 'warning',
+  define: { __COLLAB_VERSION__: JSON.stringify(pkg.version) },
 });

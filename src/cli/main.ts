@@ -1,3 +1,13 @@
+/** Process entry: fast path for --version, everything else loads lazily. */
+declare const __COLLAB_VERSION__: string;
+
+/** Runs the CLI with `argv` (process.argv form). */
 export async function main(argv: string[]): Promise<void> {
-  console.log('todo', argv.length);
+  const args = argv.slice(2);
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${__COLLAB_VERSION__}\n`);
+    return;
+  }
+  const { runCli } = await import('./program.js');
+  process.exitCode = await runCli(argv, __COLLAB_VERSION__);
 }

@@ -40,6 +40,8 @@ export interface MemoryPort {
   lookup(sessionId: string, phase?: Phase): Promise<MemoryRecord[]>;
   /** Counts, sizes, dates. */
   stats?(): Promise<MemoryStats>;
+  /** Tool names the server offers (tools/list). */
+  tools?(): Promise<string[]>;
   close(): Promise<void>;
   /** Human description ("embedded sqlite /path/memory.db"). */
   readonly describe: string;
@@ -139,6 +141,8 @@ export interface AgentAdapter {
   run(req: AgentRequest, onProgress: (p: AgentProgress) => void): Promise<AgentResult>;
   /** The exact command line and environment that `run` would use (for --dry-run). */
   describe?(req: AgentRequest): { command: string[]; env: Record<string, string> };
+  /** The vendor word for artifact headers ("CLAUDE", "CODEX") when it is not simply the adapter's kind (replay, manual). */
+  headerAgentFor?(role: Role): string;
 }
 
 // ---------------------------------------------------------------- parsed artifacts

@@ -1,0 +1,47 @@
+import { customAlphabet } from 'nanoid';
+import { CollabError } from '../core/errors.js';
+import { ROLES } from '../core/phases.js';
+import type { HandoffMode } from '../core/ports.js';
+import type { LedgerPort, Session } from '../core/session.js';
+import { generateSessionId, SESSION_ID_ALPHABET } from '../core/session-id.js';
+import type { CollabConfig } from '../core/config.js';
+import { titleFromTask } from './naming.js';
+
+const random8 = customAlphabet(SESSION_ID_ALPHABET, 8);
+
+/** Creates a new session in the ledger (state `created`) and makes it current. */
+export function createSession(
+  ledger: LedgerPort,
+  config: CollabConfig,
+  opts: { task: string; title?: string; workDir: string; now: Date; handoff?: HandoffMode; maxIterations?: number; agents?: Record<string, string> },
+): Session {
+  const task = opts.task.replace(/\s+/g, ' ').trim();
+  if (!task) throw new CollabError('USAGE', 'the task is empty: say what to build, e.g. collab start "rate limiting"');
+  if (task.length > 2000) throw new CollabError('USAGE', `the task is ${task.length} characters; keep it under 2000 (put details in --plan-file)`);
+  const id = generateSessionId({ now: opts.now, random: random8, isTaken: (x) => ledger.exists(x) });
+  const at = opts.now.toISOString();
+  const agents: Record<string, string> = {};
+  for (const r of ROLES) agents[r] = opts.agents?.[r] ?? config.roles[r].agent;
+  const session: Session = {
+    version: 1,
+    id,
+    task,
+    title: opts.title ?? titleFromTask(task),
+    createdAt: at,
+    updatedAt: at,
+    state: 'created',
+    iteration: 1,
+    reviewRound: 1,
+    maxIterations: opts.maxIterations ?? config.maxIterations,
+    handoff: opts.handoff ?? config.handoff,
+    workDir: opts.workDir,
+    agents,
+    artifacts: [],
+    history: [],
+    patternsUsed: [],
+  };
+  ledger.create(session);
+  ledger.setCurrent(id);
+  ledger.appendEvent(id, { type: 'session.created', sessionId: id, task, at });
+  return session;
+}

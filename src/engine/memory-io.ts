@@ -1,0 +1,64 @@
+import { CollabError } from '../core/errors.js';
+import { parseArtifact } from '../core/artifact.js';
+import type { Phase } from '../core/phases.js';
+import type { MemoryPort, MemoryRecord } from '../core/ports.js';
+import type { ArtifactEntry } from '../core/session.js';
+import type { EngineDeps } from './deps.js';
+import { sha256 } from './hash.js';
+
+/** A stored artifact found again in memory, checked. */
+export interface VerifiedRecord {
+  record: MemoryRecord;
+  attempts: number;
+}
+
+/** Finds the record of `phase` in `sessionId` whose text hashes to `sha` (the server's own hash is not trusted). */
+export async function findExact(memory: MemoryPort, sessionId: string, phase: Phase, sha: string): Promise<MemoryRecord | undefined> {
+  const records = await memory.lookup(sessionId, phase);
+  return records.find((r) => sha256(r.text) === sha && r.sessionId !== undefined && r.sessionId === sessionId);
+}
+
+/** Stores `text` and reads it back until found with the same hash, within the configured bound. */
+export async function storeAndVerify(deps: EngineDeps, sessionId: string, phase: Phase, text: string): Promise<{ memoryId?: string; duplicate: boolean; attempts: number }> {
+  const sha = sha256(text);
+  const res = await deps.memory.store(text);
+  deps.emit({ type: 'memory.stored', sessionId, phase, memoryId: res.id, duplicate: Boolean(res.duplicate), sha256: sha, at: deps.clock.now().toISOString() });
+  const found = await pollFor(deps, sessionId, phase, sha);
+  return { memoryId: found.record.id ?? res.id, duplicate: Boolean(res.duplicate), attempts: found.attempts };
+}
+
+/** Polls memory for an exact artifact with backoff until `memory.verifyTimeoutSec` runs out. */
+export async function pollFor(deps: EngineDeps, sessionId: string, phase: Phase, sha: string): Promise<VerifiedRecord> {
+  const boundMs = deps.config.memory.verifyTimeoutSec * 1000;
+  const start = deps.clock.now().getTime();
+  let delay = 50;
+  for (let attempts = 1; ; attempts++) {
+    const rec = await findExact(deps.memory, sessionId, phase, sha);
+    if (rec) {
+      deps.emit({ type: 'memory.verified', sessionId, phase, attempts, at: deps.clock.now().toISOString() });
+      return { record: rec, attempts };
+    }
+    if (deps.clock.now().getTime() - start + delay > boundMs) {
+      throw new CollabError('MEMORY_VERIFY_FAILED', `the ${phase} artifact of ${sessionId} was stored but could not be read back from ${deps.memory.describe} within ${deps.config.memory.verifyTimeoutSec}s (${attempts} attempts)`, {
+        hint: 'the artifact is kept in the ledger; run the same command again',
+      });
+    }
+    await deps.sleep(delay);
+    delay = Math.min(delay * 2, 5000);
+  }
+}
+
+/** Reads an earlier artifact back through memory, checking session id, phase and sha256; falls back to the ledger copy (also hash-checked) with a warning. */
+export async function retrieveEarlier(deps: EngineDeps, sessionId: string, entry: ArtifactEntry): Promise<{ text: string; source: 'memory' | 'ledger' }> {
+  const rec = await findExact(deps.memory, sessionId, entry.phase, entry.sha256);
+  if (rec) {
+    parseArtifact(rec.text, { expectSessionId: sessionId, expectPhase: entry.phase });
+    return { text: rec.text, source: 'memory' };
+  }
+  const text = deps.ledger.readArtifact(sessionId, entry.file);
+  if (sha256(text) !== entry.sha256) {
+    throw new CollabError('CORRUPT_SESSION', `${entry.file} of ${sessionId} does not match its recorded sha256 and is not in memory`, { hint: 'restore the file from version control, or start a new session' });
+  }
+  deps.emit({ type: 'warning', sessionId, phase: entry.phase, message: `${entry.file} was not found in ${deps.memory.describe}; used the ledger copy (hash checked)`, at: deps.clock.now().toISOString() });
+  return { text, source: 'ledger' };
+}
