@@ -12,8 +12,10 @@ export function iterationFor(session: Session, phase: Phase): number {
     case 'implement':
       return session.state === 'changes_requested' ? session.iteration + 1 : session.iteration;
     case 'validate':
-    case 'pattern':
       return session.iteration;
+    case 'pattern':
+      // One pattern per session, whatever the number of rounds before it.
+      return 1;
   }
 }
 

@@ -1,4 +1,4 @@
-import { extractBody, formatArtifact, parseArtifact } from '../core/artifact.js';
+import { extractBody, formatArtifact, formatHeader, parseArtifact } from '../core/artifact.js';
 import { CollabError, isCollabError, toCollabError } from '../core/errors.js';
 import { assertCanRun, nextCommand, PHASE_ROLE, statusFor, transition, type Phase, type Verdict } from '../core/phases.js';
 import type { AgentAdapter, AgentKind, AgentRequest, AgentResult, HandoffMode, ParsedArtifact } from '../core/ports.js';
@@ -251,17 +251,7 @@ export async function renderPrompt(deps: EngineDeps, session: Session, phase: Ph
   }
   const headerAgent = headerAgentFor(adapter, PHASE_ROLE[phase]);
   const title = artifactTitle(session, phase, iteration);
-  const header = formatArtifact({
-    sessionId: session.id,
-    phase,
-    headerAgent,
-    agentName: adapter.displayName,
-    title,
-    body: '',
-    status: statusFor(phase, 'APPROVED'),
-    iteration,
-    timestamp: '',
-  }).split('\n')[0] ?? '';
+  const header = formatHeader({ sessionId: session.id, phase, headerAgent, title });
   const vars: Record<string, string> = {
     sessionId: session.id,
     task: session.task,
