@@ -44,7 +44,7 @@ export function createContext(g: GlobalOptions, out: Output, opts: { db?: string
   const cwd = resolveCwd(g.cwd);
   const config = loadConfig(cwd);
   const root = packageRoot();
-  const dbPath = path.resolve(cwd, opts.db ?? (env.COLLAB_MEMORY_DB || undefined) ?? config.memory.db ?? defaultDbPath(env, homedir()));
+  const dbPath = path.resolve(cwd, expandHome(opts.db ?? (env.COLLAB_MEMORY_DB || undefined) ?? config.memory.db ?? defaultDbPath(env, homedir())));
   const selfCommand = { command: process.execPath, args: [path.join(root, 'bin', 'collab.js')] };
   const ctx: CliContext = {
     cwd,
@@ -72,6 +72,11 @@ export function createContext(g: GlobalOptions, out: Output, opts: { db?: string
     },
   };
   return ctx;
+}
+
+/** `~/x` → `$HOME/x` (config files are not expanded by a shell). */
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(homedir(), p.slice(1)) : p;
 }
 
 function resolveCwd(dir: string | undefined): string {
