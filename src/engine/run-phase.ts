@@ -120,7 +120,8 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
         iteration,
         file,
         sha256: sha256(text),
-        status: parsed.status ?? statusFor(phase, verdict),
+        // The effective verdict (after the cross-check) decides a validation's status, whatever the prose claims.
+        status: phase === 'validate' ? statusFor(phase, verdict) : parsed.status ?? statusFor(phase, verdict),
         ...(verdict ? { verdict } : {}),
         ...(parsed.score !== undefined ? { score: parsed.score } : {}),
         agent: agentResult.replay ? `${adapter.displayName}` : opts.provided ? `provided (${opts.provided.source})` : adapter.displayName,
