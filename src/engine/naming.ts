@@ -1,3 +1,4 @@
+import { artifactFileName } from '../core/artifact-file-name.js';
 import type { Phase, Role } from '../core/phases.js';
 import type { AgentAdapter } from '../core/ports.js';
 import type { Session } from '../core/session.js';
@@ -17,11 +18,6 @@ export function iterationFor(session: Session, phase: Phase): number {
       // One pattern per session, whatever the number of rounds before it.
       return 1;
   }
-}
-
-/** Ledger file name of the next artifact: `NN-<phase>[-iterK].md`. */
-export function artifactFileName(index: number, phase: Phase, iteration: number): string {
-  return `${String(index).padStart(2, '0')}-${phase}${iteration > 1 ? `-iter${iteration}` : ''}.md`;
 }
 
 /** File name for the artifact this phase run will write. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArtifact } from '../../src/core/artifact.js';
-import { parseConfig, type CollabConfig } from '../../src/core/config.js';
+import { parseConfig } from '../../src/core/config.js';
 import type { AgentAdapter, AgentProgress, AgentRequest, AgentResult, EngineEvent, MemoryPort, MemoryRecord, StoreResult } from '../../src/core/ports.js';
 import type { Phase, Role } from '../../src/core/phases.js';
 import { findSessionIds } from '../../src/core/session-id.js';
@@ -111,7 +111,7 @@ export function textAnswer(body: string): AgentResult {
 export const PLAN_BODY = '## Proposed Solution\n\nUse express-rate-limit with a Redis store.\n\n## Open Questions for Codex Review\n\n1. **IP-based identification**: Is this sufficient?\n2. **Redis failure handling**: Fail open or closed?\n';
 
 /** Engine deps over a temp ledger, a FakeMemory and scripted agents; events are collected. */
-export function fakeDeps(opts: { planner: ScriptedAgent; reviewer: ScriptedAgent; config?: Partial<CollabConfig> & Record<string, unknown>; memory?: FakeMemory }) {
+export function fakeDeps(opts: { planner: ScriptedAgent; reviewer: ScriptedAgent; config?: Record<string, unknown>; memory?: FakeMemory }) {
   const dir = tempDir('collab-engine-');
   const ledger = new FsLedger(path.join(dir, '.collab'));
   const memory = opts.memory ?? new FakeMemory();

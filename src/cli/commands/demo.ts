@@ -23,7 +23,7 @@ export const demoCommand: Handler = async (cmd, g, out) => {
   // The copy is a project of its own: the starting app, its deps made resolvable, and a config that replays.
   cpSync(path.join(workload, 'app'), dir, { recursive: true, filter: (src) => !src.split(path.sep).includes('node_modules') });
   const { linkWorkloadDeps } = await import('../../workload/link-deps.js');
-  linkWorkloadDeps(dir, import.meta.url);
+  await linkWorkloadDeps(dir, import.meta.url);
   const cassette = defaultCassette(base.packageRoot);
   const dbPath = opts.db ? path.resolve(base.cwd, opts.db) : base.dbPath;
   mkdirSync(path.join(dir, '.collab'), { recursive: true });
