@@ -8,6 +8,12 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${__COLLAB_VERSION__}\n`);
     return;
   }
+  // Agents spawn `memory serve --db F` for every run: skip the command-line machinery on that path.
+  if (args.length === 4 && args[0] === 'memory' && args[1] === 'serve' && args[2] === '--db' && args[3]) {
+    const { serveFast } = await import('./serve-fast.js');
+    process.exitCode = await serveFast(args[3]);
+    return;
+  }
   const { runCli } = await import('./program.js');
   process.exitCode = await runCli(argv, __COLLAB_VERSION__);
 }

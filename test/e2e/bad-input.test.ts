@@ -49,7 +49,8 @@ describe('bad input: one line on stderr, a non-zero exit, nothing stored changes
     ['show an unknown phase', ['show', '--phase', 'deploy'], 2, /unknown phase/],
     ['submit a missing file', ['submit', 'review', '--file', 'nope.md'], 3, /no such file/],
     ['memory search with an empty query', ['memory', 'search', ''], 2, /query is empty/],
-    ['a memory server that cannot start', ['memory', 'stats', '--db', '/proc/collab/memory.db'], 7, /memory/i],
+    ['a memory server that cannot start', ['memory', 'stats', '--db', '.collab/config.json/memory.db'], 7, /cannot open memory database/],
+    ['a memory database that is a directory', ['memory', 'search', 'x', '--db', '.'], 7, /cannot open memory database/],
   ];
 
   it.each(cases)('%s', (_name, args, code, message) => {
