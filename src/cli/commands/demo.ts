@@ -6,6 +6,7 @@ import { createSession } from '../../engine/create-session.js';
 import { runSession } from '../../engine/run-session.js';
 import { buildReport } from '../../engine/report.js';
 import { sha256 } from '../../engine/hash.js';
+import { findExecutable } from '../../process/which.js';
 import { createContext } from '../context.js';
 import { buildEngineDeps, defaultCassette } from '../engine-deps.js';
 import type { Handler } from '../program.js';
@@ -76,7 +77,8 @@ export const demoCommand: Handler = async (cmd, g, out) => {
   }
   out.line();
   out.line(`result: ${dir}  (session ${sessionId}, ${(sessionMs / 1000).toFixed(2)}s)`);
-  out.line(`try:    cd ${dir} && collab status && collab show --phase review && collab memory search ${sessionId}`);
+  const me = findExecutable('collab', process.env.PATH) ? 'collab' : `node ${path.join(base.packageRoot, 'bin', 'collab.js')}`;
+  out.line(`try:    cd ${dir} && ${me} status && ${me} show --phase review && ${me} memory search ${sessionId}`);
   return checksOk ? 0 : 1;
 };
 
