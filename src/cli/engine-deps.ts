@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CollabError } from '../core/errors.js';
+import { parseVerdict } from '../core/verdict.js';
 import type { Phase, Role } from '../core/phases.js';
 import type { AgentAdapter, AgentKind, EngineEvent, HandoffMode, MemoryPort } from '../core/ports.js';
 import type { EngineDeps } from '../engine/deps.js';
@@ -66,16 +67,21 @@ async function makeAdapter(ctx: CliContext, memory: MemoryPort, role: Role, kind
     case 'codex': {
       const { createCodexAdapter } = await import('../agents/codex.js');
       const { createProcessRunner } = await import('../process/runner.js');
-      return createCodexAdapter({ runner: createProcessRunner() });
+      return createCodexAdapter({ runner: createProcessRunner(), validate: validateVerdict });
     }
     case 'claude': {
       const { createClaudeAdapter } = await import('../agents/claude.js');
       const { createProcessRunner } = await import('../process/runner.js');
-      return createClaudeAdapter({ runner: createProcessRunner() });
+      return createClaudeAdapter({ runner: createProcessRunner(), validate: validateVerdict });
     }
     default:
       throw new CollabError('USAGE', `unknown agent "${String(kind)}": use claude, codex, manual or replay`);
   }
+}
+
+/** Structured answers (review / validate) must satisfy the verdict contract, not only the JSON schema. */
+function validateVerdict(value: unknown): void {
+  parseVerdict(value);
 }
 
 /** Prompt template: `.collab/templates/<phase>.<mode>.md` overrides the packaged one. */

@@ -25,7 +25,7 @@ export async function runWorkloadChecks(opts: { appDir: string; checksDir: strin
     args: ['--test', '--test-reporter=tap', ...files],
     cwd: opts.appDir,
     env: { WORKLOAD_APP_DIR: opts.appDir, REDIS_SERVER_BIN: redis },
-    timeoutMs: opts.timeoutMs ?? 300_000,
+    timeoutMs: opts.timeoutMs ?? 180_000,
     ...(opts.onLine ? { onStdoutLine: opts.onLine, onStderrLine: opts.onLine } : {}),
   });
   const num = (re: RegExp) => Number(re.exec(res.stdout)?.[1] ?? 0);

@@ -22,7 +22,9 @@ export const demoCommand: Handler = async (cmd, g, out) => {
   const t0 = Date.now();
 
   // The copy is a project of its own: the starting app, its deps made resolvable, and a config that replays.
-  cpSync(path.join(workload, 'app'), dir, { recursive: true, filter: (src) => !src.split(path.sep).includes('node_modules') });
+  const appDir = path.join(workload, 'app');
+  // Filter on the path inside the app only: a packed install lives under node_modules itself.
+  cpSync(appDir, dir, { recursive: true, filter: (src) => !path.relative(appDir, src).split(path.sep).includes('node_modules') });
   const { linkWorkloadDeps } = await import('../../workload/link-deps.js');
   await linkWorkloadDeps(dir, import.meta.url);
   const cassette = defaultCassette(base.packageRoot);
@@ -66,6 +68,7 @@ export const demoCommand: Handler = async (cmd, g, out) => {
   let checksOk = true;
   if (opts.checks) {
     const { runWorkloadChecks } = await import('../../workload/run-checks.js');
+    out.info('running the workload\'s own tests on the result (real redis-server on a free loopback port; about 15 s)…');
     const res = await runWorkloadChecks({ appDir: dir, checksDir: path.join(workload, 'checks'), env: process.env, onLine: (l) => out.verbose(`  │ ${l}`) });
     out.line();
     if (res.skipped) out.line(out.c.yellow(`workload tests skipped: ${res.skipped}`));
