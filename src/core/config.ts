@@ -11,9 +11,10 @@ const roleSchema = (defaultAgent: 'claude' | 'codex') =>
       timeoutSec: z.number().int().positive().default(1800).describe('hard time bound of one phase'),
       idleTimeoutSec: z.number().int().positive().default(600).describe('end the agent when it reports nothing for this long'),
       args: z.array(z.string()).default([]).describe('extra command-line arguments for the agent'),
+      retries: z.number().int().min(0).max(5).default(1).describe('re-runs after an infrastructure failure (crash, timeout, no answer); separate from review rounds'),
     })
     .strict()
-    .default({ agent: defaultAgent, timeoutSec: 1800, idleTimeoutSec: 600, args: [] });
+    .default({ agent: defaultAgent, timeoutSec: 1800, idleTimeoutSec: 600, args: [], retries: 1 });
 
 /** The one config schema: `.collab/config.json` (and CLI flags on top). */
 export const configSchema = z
@@ -29,10 +30,10 @@ export const configSchema = z
       })
       .strict()
       .default({
-        planner: { agent: 'claude', timeoutSec: 1800, idleTimeoutSec: 600, args: [] },
-        reviewer: { agent: 'codex', timeoutSec: 1800, idleTimeoutSec: 600, args: [] },
-        implementer: { agent: 'claude', timeoutSec: 1800, idleTimeoutSec: 600, args: [] },
-        validator: { agent: 'codex', timeoutSec: 1800, idleTimeoutSec: 600, args: [] },
+        planner: { agent: 'claude', timeoutSec: 1800, idleTimeoutSec: 600, args: [], retries: 1 },
+        reviewer: { agent: 'codex', timeoutSec: 1800, idleTimeoutSec: 600, args: [], retries: 1 },
+        implementer: { agent: 'claude', timeoutSec: 1800, idleTimeoutSec: 600, args: [], retries: 1 },
+        validator: { agent: 'codex', timeoutSec: 1800, idleTimeoutSec: 600, args: [], retries: 1 },
       }),
     replay: z
       .object({ cassette: z.string().min(1).optional().describe('directory of a replay cassette (default: the rate-limiting workload)') })

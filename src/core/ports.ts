@@ -176,6 +176,7 @@ export type EngineEvent =
   | { type: 'phase.step'; sessionId: string; phase: Phase; step: string; detail?: string; at: string }
   | { type: 'agent.progress'; sessionId: string; phase: Phase; progress: AgentProgress; at: string }
   | { type: 'phase.finished'; sessionId: string; phase: Phase; iteration: number; status: ArtifactStatus; verdict?: Verdict; score?: number; durationMs: number; usage?: AgentUsage; command?: string[]; pids?: number[]; at: string }
+  | { type: 'agent.finished'; sessionId: string; phase: Phase; attempt: number; ok: boolean; reason?: string; detail?: string; durationMs?: number; pids?: number[]; command?: string[]; usage?: AgentUsage; rawLogPath?: string; at: string }
   | { type: 'phase.failed'; sessionId: string; phase: Phase; code: string; message: string; durationMs: number; at: string }
   | { type: 'memory.stored'; sessionId: string; phase: Phase; memoryId?: string; duplicate: boolean; sha256: string; at: string }
   | { type: 'memory.verified'; sessionId: string; phase: Phase; attempts: number; at: string }

@@ -95,9 +95,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
         agentResult = { ok: true, finalMessage: opts.provided.text };
       } else {
         const req = await buildRequest(deps, session, phase, iteration, adapter);
-        deps.emit({ type: 'phase.step', sessionId, phase, step: 'agent', detail: `${adapter.displayName} (${adapter.kind})`, at: at() });
-        agentResult = await adapter.run(req, (progress) => deps.emit({ type: 'agent.progress', sessionId, phase, progress, at: at() }));
-        if (!agentResult.ok) throw agentFailure(phase, adapter, agentResult);
+        agentResult = await runAgent(deps, adapter, req);
       }
       // Memory handoff: the agent stores its own artifact; use it verbatim when it arrived.
       const own = agentResult.storedByAgent
@@ -388,11 +386,43 @@ async function findAgentStored(deps: EngineDeps, sessionId: string, phase: Phase
   return undefined;
 }
 
-function agentFailure(phase: Phase, adapter: AgentAdapter, r: AgentResult): CollabError {
+/** Failures a re-run will not fix: the user stopped it, a needed tool is refused by configuration, the program is missing. */
+const FINAL_FAILURES = new Set(['interrupted', 'refused-tool', 'spawn']);
+
+/** Runs the agent, re-running after infrastructure failures up to the role's `retries` (these never use up a review round). */
+async function runAgent(deps: EngineDeps, adapter: AgentAdapter, req: AgentRequest): Promise<AgentResult> {
+  const { sessionId, phase } = req;
+  const at = () => deps.clock.now().toISOString();
+  const retries = deps.config.roles[req.role].retries;
+  for (let attempt = 1; ; attempt++) {
+    deps.emit({ type: 'phase.step', sessionId, phase, step: 'agent', detail: `${adapter.displayName} (${adapter.kind})${attempt > 1 ? `, attempt ${attempt}` : ''}`, at: at() });
+    const r = await adapter.run(req, (progress) => deps.emit({ type: 'agent.progress', sessionId, phase, progress, at: at() }));
+    deps.emit({
+      type: 'agent.finished',
+      sessionId,
+      phase,
+      attempt,
+      ok: r.ok,
+      ...(r.failure ? { reason: r.failure.reason, detail: r.failure.detail } : {}),
+      ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
+      ...(r.pids ? { pids: r.pids } : {}),
+      ...(r.command ? { command: r.command } : {}),
+      ...(r.usage ? { usage: r.usage } : {}),
+      ...(r.rawLogPath ? { rawLogPath: r.rawLogPath } : {}),
+      at: at(),
+    });
+    if (r.ok) return r;
+    const reason = r.failure?.reason ?? 'exit';
+    if (FINAL_FAILURES.has(reason) || attempt > retries || deps.signal?.aborted) throw agentFailure(phase, adapter, r, attempt);
+    deps.emit({ type: 'warning', sessionId, phase, message: `${adapter.displayName} failed (${reason}: ${r.failure?.detail ?? 'no detail'}); retrying (${attempt} of ${retries} infrastructure retries; a failed run is not a verdict)`, at: at() });
+  }
+}
+
+function agentFailure(phase: Phase, adapter: AgentAdapter, r: AgentResult, attempts = 1): CollabError {
   const reason = r.failure?.reason ?? 'exit';
   const detail = r.failure?.detail ?? 'the agent failed';
   const code = reason === 'timeout' || reason === 'idle' ? 'AGENT_TIMEOUT' : reason === 'interrupted' ? 'INTERRUPTED' : 'AGENT_FAILED';
-  return new CollabError(code, `${phase}: ${adapter.displayName} failed (${reason}): ${detail}`, {
+  return new CollabError(code, `${phase}: ${adapter.displayName} failed (${reason}): ${detail}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, {
     hint: `${r.rawLogPath ? `raw output in ${r.rawLogPath}; ` : ''}the session is unchanged, run the command again to retry`,
   });
 }

@@ -98,7 +98,7 @@ describe('engine with fakes', () => {
     const a = standardAgents();
     let calls = 0;
     a.reviewer.script.review = [() => (++calls === 1 ? { ok: false, finalMessage: '', failure: { reason: 'turn', detail: 'turn.failed: upstream 500' } } : verdictAnswer('APPROVED', 9))];
-    const f = fakeDeps(a);
+    const f = fakeDeps({ ...a, config: { roles: { reviewer: { agent: 'codex', retries: 0 } } } });
     const s = newSession(f);
     await runPhase(f.deps, s.id, 'plan');
     await expect(runPhase(f.deps, s.id, 'review')).rejects.toMatchObject({ code: 'AGENT_FAILED' });
@@ -109,6 +109,38 @@ describe('engine with fakes', () => {
     const o = (await runPhase(f.deps, s.id, 'review')) as PhaseOutcome;
     expect(o.session.state).toBe('reviewed');
     expect(o.session.lastError).toBeUndefined();
+  });
+
+  it('a crashed or timed-out reviewer is re-run without using up a review round; refusals and exhausted retries fail', async () => {
+    const a = standardAgents();
+    const failures = ['timeout', 'exit'];
+    a.reviewer.script.review = [() => (failures.length ? { ok: false, finalMessage: '', failure: { reason: failures.shift() as 'timeout', detail: 'boom' }, pids: [4242] } : verdictAnswer('CONDITIONAL', 7))];
+    const f = fakeDeps({ ...a, config: { roles: { reviewer: { agent: 'codex', retries: 2 } } } });
+    const s = newSession(f);
+    await runPhase(f.deps, s.id, 'plan');
+    const o = (await runPhase(f.deps, s.id, 'review')) as PhaseOutcome;
+    expect(o.session).toMatchObject({ state: 'reviewed', reviewRound: 1 });
+    expect(a.reviewer.requests).toHaveLength(3);
+    const finished = f.events.filter((e) => e.type === 'agent.finished');
+    expect(finished.map((e) => ('ok' in e ? e.ok : null))).toEqual([true, false, false, true]);
+    expect(finished[1]).toMatchObject({ reason: 'timeout', pids: [4242], attempt: 1 });
+    expect(f.events.filter((e) => e.type === 'warning' && /retrying/.test(e.message))).toHaveLength(2);
+
+    const b = standardAgents();
+    b.reviewer.script.review = [() => ({ ok: false, finalMessage: '', failure: { reason: 'refused-tool', detail: 'byterover-store-knowledge requires approval' } })];
+    const g = fakeDeps({ ...b, config: { roles: { reviewer: { agent: 'codex', retries: 3 } } } });
+    const s2 = newSession(g);
+    await runPhase(g.deps, s2.id, 'plan');
+    await expect(runPhase(g.deps, s2.id, 'review')).rejects.toMatchObject({ code: 'AGENT_FAILED' });
+    expect(b.reviewer.requests).toHaveLength(1);
+
+    const c = standardAgents();
+    c.reviewer.script.review = [() => ({ ok: false, finalMessage: '', failure: { reason: 'empty', detail: 'no final message' } })];
+    const h = fakeDeps({ ...c, config: { roles: { reviewer: { agent: 'codex', retries: 1 } } } });
+    const s3 = newSession(h);
+    await runPhase(h.deps, s3.id, 'plan');
+    await expect(runPhase(h.deps, s3.id, 'review')).rejects.toThrow(/after 2 attempts/);
+    expect(h.ledger.load(s3.id)).toMatchObject({ state: 'planned', reviewRound: 1 });
   });
 
   it('an unparseable verdict fails the phase without changing the state', async () => {
