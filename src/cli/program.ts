@@ -139,6 +139,11 @@ export async function runCli(argv: string[], version: string): Promise<number> {
     .addOption(jsonOpt())
     .action(action(async () => (await import('./commands/memory.js')).searchCommand));
   memory
+    .command('sync')
+    .description('store the outbox (artifacts kept only in the ledger while memory was unavailable) and verify them')
+    .addOption(jsonOpt())
+    .action(action(async () => (await import('./commands/sync.js')).syncCommand));
+  memory
     .command('stats')
     .description('counts, size, oldest/newest')
     .option('--db <file>', 'SQLite file')

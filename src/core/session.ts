@@ -19,6 +19,8 @@ export const artifactEntrySchema = z.object({
   memoryId: z.string().optional(),
   storedAt: z.string().optional(),
   verifiedAt: z.string().optional(),
+  /** True while the artifact is only in the ledger: memory was down or never showed it (`collab memory sync` replays it). */
+  outbox: z.boolean().optional(),
   createdAt: z.string(),
 });
 export type ArtifactEntry = z.infer<typeof artifactEntrySchema>;

@@ -1,4 +1,4 @@
-import { CollabError } from '../core/errors.js';
+import { CollabError, isCollabError } from '../core/errors.js';
 import { parseArtifact } from '../core/artifact.js';
 import type { Phase } from '../core/phases.js';
 import type { MemoryPort, MemoryRecord } from '../core/ports.js';
@@ -50,7 +50,16 @@ export async function pollFor(deps: EngineDeps, sessionId: string, phase: Phase,
 
 /** Reads an earlier artifact back through memory, checking session id, phase and sha256; falls back to the ledger copy (also hash-checked) with a warning. */
 export async function retrieveEarlier(deps: EngineDeps, sessionId: string, entry: ArtifactEntry): Promise<{ text: string; source: 'memory' | 'ledger' }> {
-  const rec = await findExact(deps.memory, sessionId, entry.phase, entry.sha256);
+  let rec: MemoryRecord | undefined;
+  let why = `was not found in ${deps.memory.describe}`;
+  if (!entry.outbox) {
+    try {
+      rec = await findExact(deps.memory, sessionId, entry.phase, entry.sha256);
+    } catch (err) {
+      if (!isCollabError(err) || err.code !== 'MEMORY_UNAVAILABLE') throw err;
+      why = `could not be read from memory (${err.message})`;
+    }
+  } else why = 'is in the outbox (not yet in memory)';
   if (rec) {
     parseArtifact(rec.text, { expectSessionId: sessionId, expectPhase: entry.phase });
     return { text: rec.text, source: 'memory' };
@@ -59,6 +68,52 @@ export async function retrieveEarlier(deps: EngineDeps, sessionId: string, entry
   if (sha256(text) !== entry.sha256) {
     throw new CollabError('CORRUPT_SESSION', `${entry.file} of ${sessionId} does not match its recorded sha256 and is not in memory`, { hint: 'restore the file from version control, or start a new session' });
   }
-  deps.emit({ type: 'warning', sessionId, phase: entry.phase, message: `${entry.file} was not found in ${deps.memory.describe}; used the ledger copy (hash checked)`, at: deps.clock.now().toISOString() });
+  deps.emit({ type: 'warning', sessionId, phase: entry.phase, message: `${entry.file} ${why}; used the ledger copy (hash checked)`, at: deps.clock.now().toISOString() });
   return { text, source: 'ledger' };
+}
+
+/** Result of replaying the outbox. */
+export interface SyncResult {
+  synced: { sessionId: string; file: string; memoryId?: string; alreadyThere: boolean }[];
+  failed: { sessionId: string; file: string; error: string }[];
+}
+
+/** Replays every outbox artifact of the given sessions into memory (each stored once: an exact copy already there is only marked). */
+export async function syncOutbox(deps: EngineDeps, sessionIds: string[]): Promise<SyncResult> {
+  const res: SyncResult = { synced: [], failed: [] };
+  for (const id of sessionIds) {
+    const pendingEntries = deps.ledger.load(id).artifacts.filter((a) => a.outbox);
+    if (pendingEntries.length === 0) continue;
+    const lock = deps.ledger.lock(id);
+    try {
+      let session = deps.ledger.load(id);
+      for (const entry of session.artifacts.filter((a) => a.outbox)) {
+        try {
+          const text = deps.ledger.readArtifact(id, entry.file);
+          if (sha256(text) !== entry.sha256) throw new CollabError('CORRUPT_SESSION', `${entry.file} does not match its recorded sha256`);
+          const existing = await findExact(deps.memory, id, entry.phase, entry.sha256);
+          const memoryId = existing ? existing.id : (await storeAndVerify(deps, id, entry.phase, text)).memoryId;
+          const at = deps.clock.now().toISOString();
+          session = {
+            ...session,
+            updatedAt: at,
+            artifacts: session.artifacts.map((a) => (a.file === entry.file ? { ...withoutOutbox(a), ...(memoryId ? { memoryId } : {}), storedAt: a.storedAt ?? at, verifiedAt: at } : a)),
+          };
+          deps.ledger.save(session);
+          deps.ledger.appendEvent(id, { type: 'memory.synced', sessionId: id, file: entry.file, memoryId: memoryId ?? null, alreadyThere: Boolean(existing), at });
+          res.synced.push({ sessionId: id, file: entry.file, ...(memoryId ? { memoryId } : {}), alreadyThere: Boolean(existing) });
+        } catch (err) {
+          res.failed.push({ sessionId: id, file: entry.file, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    } finally {
+      lock.release();
+    }
+  }
+  return res;
+}
+
+function withoutOutbox(a: ArtifactEntry): ArtifactEntry {
+  const { outbox: _drop, ...rest } = a;
+  return rest;
 }

@@ -133,13 +133,21 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
     // Store through memory and read it back (the agent's own store is verified the same way).
     deps.emit({ type: 'phase.step', sessionId, phase, step: 'store', detail: deps.memory.describe, at: at() });
     let memoryId: string | undefined;
-    if (storedByAgent) {
-      const found = await pollFor(deps, sessionId, phase, entry.sha256);
-      memoryId = found.record.id;
-    } else {
-      memoryId = (await storeAndVerify(deps, sessionId, phase, text)).memoryId;
+    let outbox = false;
+    try {
+      if (storedByAgent) {
+        const found = await pollFor(deps, sessionId, phase, entry.sha256);
+        memoryId = found.record.id;
+      } else {
+        memoryId = (await storeAndVerify(deps, sessionId, phase, text)).memoryId;
+      }
+    } catch (err) {
+      // The ledger is the source of truth: a memory that is down or never shows the artifact does not lose the phase.
+      if (!isOutboxError(err)) throw err;
+      outbox = true;
+      deps.emit({ type: 'warning', sessionId, phase, message: `${(err as Error).message}; the artifact is kept in the outbox (${entry.file}) — run \`collab memory sync\` when memory is back`, at: at() });
     }
-    const finalEntry: ArtifactEntry = { ...entry, ...(memoryId ? { memoryId } : {}), storedAt: entry.storedAt ?? at(), verifiedAt: at() };
+    const finalEntry: ArtifactEntry = outbox ? { ...entry, outbox: true } : { ...entry, ...(memoryId ? { memoryId } : {}), storedAt: entry.storedAt ?? at(), verifiedAt: at() };
 
     const next = transition(session, phase, verdict);
     session = finishHistory(session, 'ok');
@@ -384,6 +392,11 @@ async function findAgentStored(deps: EngineDeps, sessionId: string, phase: Phase
     }
   }
   return undefined;
+}
+
+/** Memory failures that put an artifact in the outbox instead of failing the phase. */
+function isOutboxError(err: unknown): boolean {
+  return isCollabError(err) && (err.code === 'MEMORY_UNAVAILABLE' || err.code === 'MEMORY_VERIFY_FAILED');
 }
 
 /** Failures a re-run will not fix: the user stopped it, a needed tool is refused by configuration, the program is missing. */

@@ -25,6 +25,7 @@ export function statusJson(s: Session) {
     updatedAt: s.updatedAt,
     lastError: s.lastError ?? null,
     pending: s.pending ? { phase: s.pending.phase, file: s.pending.file } : null,
+    outbox: s.artifacts.filter((a) => a.outbox).map((a) => a.file),
     artifacts: s.artifacts.map((a) => ({
       phase: a.phase,
       iteration: a.iteration,
@@ -36,6 +37,7 @@ export function statusJson(s: Session) {
       title: a.title,
       sha256: a.sha256,
       memoryId: a.memoryId ?? null,
+      inMemory: !a.outbox,
       createdAt: a.createdAt,
     })),
   };
@@ -55,7 +57,9 @@ export const statusCommand: Handler = async (cmd, g, out) => {
   out.line(`state      ${s.state}${s.status ? `  (${s.status})` : ''}`);
   out.line(`rounds     review ${s.reviewRound}, implementation ${s.iteration} of max ${s.maxIterations}`);
   out.line(`handoff    ${s.handoff}`);
-  for (const a of s.artifacts) out.line(`  ${c.green('✔')} ${a.file.padEnd(22)} ${a.status}${a.verdict ? ` ${a.verdict}` : ''}${a.score !== undefined ? ` ${a.score}/10` : ''}  ${c.dim(a.agent)}`);
+  for (const a of s.artifacts) out.line(`  ${a.outbox ? c.yellow('↑') : c.green('✔')} ${a.file.padEnd(22)} ${a.status}${a.verdict ? ` ${a.verdict}` : ''}${a.score !== undefined ? ` ${a.score}/10` : ''}  ${c.dim(a.agent)}`);
+  const outbox = s.artifacts.filter((a) => a.outbox);
+  if (outbox.length) out.line(c.yellow(`outbox     ${outbox.map((a) => a.file).join(', ')} not yet in memory — run \`collab memory sync\``));
   if (s.pending) out.line(`  ${c.yellow('…')} ${s.pending.file} written, not yet confirmed in memory (the next run continues from it)`);
   if (s.lastError) out.line(c.red(`last error (${s.lastError.phase}, ${s.lastError.code}): ${s.lastError.message}`));
   const next = nextCommand(s.state);
