@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { findExecutable } from '../../process/which.js';
 import { createProcessRunner } from '../../process/runner.js';
 import { createContext, type CliContext } from '../context.js';
@@ -12,9 +11,9 @@ interface Check {
   fix?: string;
 }
 
-/** Where an agent binary is: PATH first, then collab's own node_modules/.bin (dev installs). */
+/** Where an agent binary is: on PATH, exactly where the adapters will look for it. */
 function locate(ctx: CliContext, name: string): string | undefined {
-  return findExecutable(name, ctx.env.PATH) ?? findExecutable(path.join(ctx.packageRoot, 'node_modules', '.bin', name), ctx.env.PATH);
+  return findExecutable(name, ctx.env.PATH);
 }
 
 async function agentCheck(ctx: CliContext, name: 'codex' | 'claude'): Promise<Check> {
