@@ -16,6 +16,8 @@ export interface Report {
   changesFromPlan: string[];
   filesChanged: string[];
   usage: { inputTokens: number; outputTokens: number; costUsd: number } | null;
+  /** Validated patterns of earlier sessions that the planner was given. */
+  patternsUsed: string[];
   artifacts: { phase: string; iteration: number; file: string; status: string; sha256: string; memoryId: string | null }[];
 }
 
@@ -83,6 +85,7 @@ export function buildReport(s: Session, read: (file: string) => string, events: 
     changesFromPlan,
     filesChanged: [...new Set(filesChanged)],
     usage,
+    patternsUsed: s.patternsUsed,
     artifacts: s.artifacts.map((a) => ({ phase: a.phase, iteration: a.iteration, file: a.file, status: a.status, sha256: a.sha256, memoryId: a.memoryId ?? null })),
   };
 }

@@ -94,7 +94,12 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
       if (opts.provided) {
         agentResult = { ok: true, finalMessage: opts.provided.text };
       } else {
-        const req = await buildRequest(deps, session, phase, iteration, adapter);
+        let patternsUsed: string[] = [];
+        const req = await buildRequest(deps, session, phase, iteration, adapter, (p) => (patternsUsed = p));
+        if (patternsUsed.length) {
+          session = save(deps, { ...session, patternsUsed });
+          deps.emit({ type: 'phase.step', sessionId, phase, step: 'patterns', detail: `${patternsUsed.length} validated pattern(s) handed to the planner: ${patternsUsed.join('; ')}`, at: at() });
+        }
         agentResult = await runAgent(deps, adapter, req);
       }
       // Memory handoff: the agent stores its own artifact; use it verbatim when it arrived.
@@ -190,9 +195,10 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
 }
 
 /** Builds the agent request: earlier artifacts (verified), patterns, the rendered prompt. */
-async function buildRequest(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: AgentAdapter): Promise<AgentRequest> {
+async function buildRequest(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: AgentAdapter, onPatterns?: (titles: string[]) => void): Promise<AgentRequest> {
   const role = PHASE_ROLE[phase];
-  const prompt = await renderPrompt(deps, session, phase, iteration, adapter);
+  const { prompt, patterns } = await renderPromptWithPatterns(deps, session, phase, iteration, adapter);
+  onPatterns?.(patterns);
   const roleCfg = deps.config.roles[role];
   return {
     sessionId: session.id,
@@ -233,6 +239,11 @@ function inputsFor(session: Session, phase: Phase): ArtifactEntry[] {
 
 /** Renders the phase's template with the full variable set. */
 export async function renderPrompt(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: Pick<AgentAdapter, 'displayName' | 'kind' | 'headerAgentFor'>): Promise<string> {
+  return (await renderPromptWithPatterns(deps, session, phase, iteration, adapter)).prompt;
+}
+
+/** The prompt and the validated patterns it carries (as "title (session)"). */
+async function renderPromptWithPatterns(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: Pick<AgentAdapter, 'displayName' | 'kind' | 'headerAgentFor'>): Promise<{ prompt: string; patterns: string[] }> {
   const inputs = inputsFor(session, phase);
   let previous: string;
   let openQuestions = 'none';
@@ -252,9 +263,11 @@ export async function renderPrompt(deps: EngineDeps, session: Session, phase: Ph
     if (plan) openQuestions = listQuestions(parseArtifact(deps.ledger.readArtifact(session.id, plan.file)).openQuestions);
   }
   let patterns = 'none';
+  let used: string[] = [];
   if (phase === 'plan' && deps.config.patterns.limit > 0) {
     const found = await findPatterns(deps.memory, session.task, deps.config.patterns.limit);
     if (found.length) patterns = renderPatterns(found);
+    used = found.map((p) => `${p.title} (${p.sessionId})`);
   }
   const headerAgent = headerAgentFor(adapter, PHASE_ROLE[phase]);
   const title = artifactTitle(session, phase, iteration);
@@ -279,7 +292,7 @@ export async function renderPrompt(deps: EngineDeps, session: Session, phase: Ph
     openQuestions,
   };
   const template = deps.loadTemplate(phase, session.handoff);
-  return renderTemplate(template, vars, `${phase}.${session.handoff}.md`);
+  return { prompt: renderTemplate(template, vars, `${phase}.${session.handoff}.md`), patterns: used };
 }
 
 function listQuestions(qs: string[]): string {

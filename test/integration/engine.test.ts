@@ -279,6 +279,7 @@ describe('engine with fakes', () => {
     await runPhase(f.deps, s2.id, 'plan');
     expect(a.planner.requests.at(-1)!.prompt).toContain('VALIDATED PATTERN');
     expect(a.planner.requests.at(-1)!.prompt).toContain(s.id);
+    expect(f.ledger.load(s2.id).patternsUsed).toEqual([`Rate limiting (${s.id})`]);
   });
 
   it('out-of-order phases are refused before anything runs', async () => {

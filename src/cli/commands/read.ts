@@ -133,6 +133,7 @@ export function printReport(ctx: CliContext, r: Report): void {
     for (const l of r.changesFromPlan) out.line(`  - ${l}`);
   }
   if (r.filesChanged.length) out.line(`Files       ${r.filesChanged.join(', ')}`);
+  if (r.patternsUsed.length) out.line(`Patterns    the planner was given ${r.patternsUsed.join('; ')}`);
   if (r.usage) out.line(`Usage       ${r.usage.inputTokens} input + ${r.usage.outputTokens} output tokens${r.usage.costUsd ? `, $${r.usage.costUsd.toFixed(4)}` : ''}`);
   out.line(`Memory      ${r.artifacts.length} artifacts stored and verified (${r.artifacts.map((a) => a.file).join(', ')})`);
 }
