@@ -43,6 +43,9 @@ export function createEventRenderer(out: Output): (e: EngineEvent) => void {
         out.stopLive();
         out.info(`${c.red('✖')} ${c.bold(e.phase.padEnd(9))} ${c.red(e.code)} ${c.dim(`${(e.durationMs / 1000).toFixed(2)}s`)}`);
         break;
+      case 'redacted':
+        out.info(`  ${c.yellow('⚿')} redacted ${e.total} secret(s) before ${e.target === 'prompt' ? 'the prompt went to the other vendor\'s agent' : 'storing in remote memory'}: ${Object.entries(e.counts).map(([k, n]) => `${k}×${n}`).join(', ')}`);
+        break;
       case 'warning':
         out.warn(e.message);
         break;

@@ -16,6 +16,88 @@ const roleSchema = (defaultAgent: 'claude' | 'codex') =>
     .strict()
     .default({ agent: defaultAgent, timeoutSec: 1800, idleTimeoutSec: 600, args: [], retries: 1 });
 
+const toolName = z.string().regex(/^[A-Za-z0-9_.:/-]{1,128}$/, { message: 'a tool name: letters, digits and _ . : / - (1-128)' });
+const argName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, { message: 'an argument name: a letter or _, then letters, digits, _ or -' });
+
+/** Tool and argument names of the memory server (default: Byterover's). */
+const memoryToolsSchema = z
+  .object({
+    store: z
+      .object({ name: toolName.default('byterover-store-knowledge'), text: argName.default('messages').describe('argument carrying the text') })
+      .strict()
+      .default({ name: 'byterover-store-knowledge', text: 'messages' }),
+    retrieve: z
+      .object({
+        name: toolName.default('byterover-retrieve-knowledge'),
+        query: argName.default('query'),
+        limit: argName.nullable().default('limit').describe('argument carrying the result count; null when the tool takes none'),
+      })
+      .strict()
+      .default({ name: 'byterover-retrieve-knowledge', query: 'query', limit: 'limit' }),
+  })
+  .strict()
+  .default({ store: { name: 'byterover-store-knowledge', text: 'messages' }, retrieve: { name: 'byterover-retrieve-knowledge', query: 'query', limit: 'limit' } });
+
+const MEMORY_DEFAULTS = {
+  profile: 'local',
+  transport: 'in-process',
+  serverName: 'byterover-mcp',
+  verifyTimeoutSec: 90,
+  retrieveLimit: 10,
+  args: [],
+  env: {},
+  authHeader: 'Authorization',
+  authScheme: 'Bearer',
+  sseFallback: true,
+  connectTimeoutSec: 10,
+  requestTimeoutSec: 30,
+  lookupLimit: 50,
+  tools: { store: { name: 'byterover-store-knowledge', text: 'messages' }, retrieve: { name: 'byterover-retrieve-knowledge', query: 'query', limit: 'limit' } },
+} as const;
+
+/** The `memory` section: which server (profile), how to reach it, its tool names, the verify bound. */
+const memorySchema = z
+  .object({
+    profile: z
+      .enum(['local', 'byterover', 'stdio', 'http'])
+      .default('local')
+      .describe('local: the embedded server; byterover: a hosted Byterover (Streamable HTTP); stdio: any command; http: any URL'),
+    db: z.string().min(1).optional().describe('SQLite file of the embedded server (default $XDG_DATA_HOME/collab/memory.db)'),
+    transport: z.enum(['in-process', 'stdio']).default('in-process').describe('profile local: how collab reaches the embedded server'),
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, { message: 'an http:// or https:// URL' })
+      .optional()
+      .describe('profiles byterover and http: the MCP endpoint (Streamable HTTP; an old SSE endpoint with sseFallback)'),
+    authEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name' })
+      .optional()
+      .describe('profiles byterover and http: environment variable holding the token (default BYTEROVER_API_KEY for byterover)'),
+    authHeader: z.string().regex(/^[A-Za-z0-9-]+$/).default('Authorization').describe('header the token is sent in'),
+    authScheme: z.string().max(32).default('Bearer').describe('prefix of the header value ("" sends the bare token)'),
+    sseFallback: z.boolean().default(true).describe('retry with the old HTTP+SSE transport when Streamable HTTP is refused'),
+    command: z.string().min(1).optional().describe('profile stdio: the server command'),
+    args: z.array(z.string()).default([]).describe('profile stdio: its arguments'),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('profile stdio: environment added for it'),
+    tools: memoryToolsSchema.describe('tool and argument names of the server'),
+    serverName: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('byterover-mcp').describe('name the agents see the memory server under'),
+    verifyTimeoutSec: z.number().min(0).default(90).describe('bound on reading a stored artifact back'),
+    retrieveLimit: z.number().int().min(1).max(100).default(10),
+    lookupLimit: z.number().int().min(1).max(100).default(50).describe('results asked for when looking up a session on a server without exact lookup'),
+    connectTimeoutSec: z.number().positive().max(600).default(10).describe('bound on start + initialize + tools/list'),
+    requestTimeoutSec: z.number().positive().max(600).default(30).describe('bound on each memory tool call'),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if ((m.profile === 'byterover' || m.profile === 'http') && !m.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `profile ${m.profile} needs memory.url` });
+    if (m.profile === 'stdio' && !m.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'profile stdio needs memory.command' });
+  })
+  .default({ ...MEMORY_DEFAULTS, args: [], env: {} });
+
+/** The `memory` section after defaults. */
+export type MemoryConfig = z.infer<typeof memorySchema>;
+
 /** The one config schema: `.collab/config.json` (and CLI flags on top). */
 export const configSchema = z
   .object({
@@ -43,16 +125,14 @@ export const configSchema = z
       .object({ waitSec: z.number().int().min(0).default(900).describe('how long `manual` waits for the artifact to appear in memory') })
       .strict()
       .default({ waitSec: 900 }),
-    memory: z
+    memory: memorySchema,
+    redaction: z
       .object({
-        db: z.string().min(1).optional().describe('SQLite file of the embedded server (default $XDG_DATA_HOME/collab/memory.db)'),
-        transport: z.enum(['in-process', 'stdio']).default('in-process').describe('how collab reaches the embedded server'),
-        serverName: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('byterover-mcp').describe('name the agents see the memory server under'),
-        verifyTimeoutSec: z.number().min(0).default(90).describe('bound on reading a stored artifact back'),
-        retrieveLimit: z.number().int().min(1).max(100).default(10),
+        enabled: z.boolean().default(true).describe('redact secrets before text leaves the machine (remote memory, the other vendor\'s agent)'),
+        allow: z.array(z.string()).default([]).describe('exact strings or rule ids (e.g. "jwt") never to redact'),
       })
       .strict()
-      .default({ transport: 'in-process', serverName: 'byterover-mcp', verifyTimeoutSec: 90, retrieveLimit: 10 }),
+      .default({ enabled: true, allow: [] }),
     patterns: z
       .object({ limit: z.number().int().min(0).max(20).default(3).describe('patterns handed to the planner at start') })
       .strict()

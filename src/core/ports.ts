@@ -26,6 +26,8 @@ export interface StoreResult {
   duplicate?: boolean;
   /** True when the server said the write is queued (asynchronous store). */
   queued?: boolean;
+  /** The server's estimate of when a queued write becomes readable ("Estimated time: 25s"), in seconds. */
+  estimatedSeconds?: number;
   /** The server's answer, verbatim. */
   raw: string;
 }
@@ -38,6 +40,15 @@ export interface MemoryPort {
   retrieve(query: string, limit?: number): Promise<MemoryRecord[]>;
   /** Exact lookup of a session's artifacts (optionally one phase); falls back to retrieve on servers without it. */
   lookup(sessionId: string, phase?: Phase): Promise<MemoryRecord[]>;
+  /**
+   * Finds the stored artifact of `phase` in `sessionId`: first by content hash (`exact: true`); on
+   * servers that rewrite or summarise what they store, by session id + phase (+ `marker`, a text
+   * such as the header's title that must still appear, compared case- and whitespace-insensitively)
+   * with `exact: false`. `foreignIgnored` counts the other sessions' results this call dropped.
+   */
+  findArtifact?(sessionId: string, phase: Phase, sha256: string, marker?: string): Promise<FoundArtifact | undefined>;
+  /** Running total of results from other sessions (or none) that lookups ignored. */
+  readonly foreignIgnored?: number;
   /** Counts, sizes, dates. */
   stats?(): Promise<MemoryStats>;
   /** Tool names the server offers (tools/list). */
@@ -45,6 +56,17 @@ export interface MemoryPort {
   close(): Promise<void>;
   /** Human description ("embedded sqlite /path/memory.db"). */
   readonly describe: string;
+  /** True when the server is not on this machine (text stored there is redacted first). */
+  readonly remote?: boolean;
+}
+
+/** What findArtifact found. */
+export interface FoundArtifact {
+  record: MemoryRecord;
+  /** True when the record's text hashes to the sha256 asked for; false when matched by session + phase (+ marker). */
+  exact: boolean;
+  /** Results from other sessions (or without one) this call ignored. */
+  foreignIgnored: number;
 }
 
 export interface MemoryStats {
@@ -180,6 +202,7 @@ export type EngineEvent =
   | { type: 'phase.failed'; sessionId: string; phase: Phase; code: string; message: string; durationMs: number; at: string }
   | { type: 'memory.stored'; sessionId: string; phase: Phase; memoryId?: string; duplicate: boolean; sha256: string; at: string }
   | { type: 'memory.verified'; sessionId: string; phase: Phase; attempts: number; at: string }
+  | { type: 'redacted'; sessionId: string; phase: Phase; target: 'prompt' | 'memory'; counts: Record<string, number>; total: number; at: string }
   | { type: 'warning'; sessionId: string; phase?: Phase; message: string; at: string };
 
 export type EmitFn = (event: EngineEvent) => void;

@@ -1,8 +1,10 @@
 import { extractBody, formatArtifact, formatHeader, parseArtifact } from '../core/artifact.js';
 import { CollabError, isCollabError, toCollabError } from '../core/errors.js';
-import { assertCanRun, nextCommand, PHASE_ROLE, statusFor, transition, type Phase, type Verdict } from '../core/phases.js';
+import { assertCanRun, nextCommand, PHASE_ROLE, statusFor, transition, type Phase, type Role, type Verdict } from '../core/phases.js';
 import type { AgentAdapter, AgentKind, AgentRequest, AgentResult, HandoffMode, ParsedArtifact } from '../core/ports.js';
 import type { ArtifactEntry, Session } from '../core/session.js';
+import { redactSecrets } from '../core/redact.js';
+import { sanitizeAgentText } from '../core/sanitize.js';
 import { renderTemplate } from '../core/template.js';
 import { crossCheckVerdict, parseVerdict, renderVerdictBody, VERDICT_JSON_SCHEMA, type VerdictJson } from '../core/verdict.js';
 import type { EngineDeps } from './deps.js';
@@ -249,10 +251,13 @@ async function renderPromptWithPatterns(deps: EngineDeps, session: Session, phas
   let openQuestions = 'none';
   if (session.handoff === 'direct') {
     const parts: string[] = [];
+    const receiver = vendorOfAdapter(adapter, PHASE_ROLE[phase]);
     for (const entry of inputs) {
       const { text } = await retrieveEarlier(deps, session.id, entry);
       if (entry.phase === 'plan') openQuestions = listQuestions(parseArtifact(text).openQuestions);
-      parts.push(fenceUntrusted(`${entry.file} — ${entry.phase} artifact of ${session.id}, iteration ${entry.iteration}, sha256 ${entry.sha256.slice(0, 12)}`, text));
+      // Text written by one vendor's agent is redacted before it goes to the other vendor's.
+      const shown = receiver && vendorOfEntry(entry) !== receiver ? redactFor(deps, session.id, phase, 'prompt', text) : text;
+      parts.push(fenceUntrusted(`${entry.file} — ${entry.phase} artifact of ${session.id}, iteration ${entry.iteration}, sha256 ${entry.sha256.slice(0, 12)}`, shown));
     }
     previous = parts.length ? parts.join('\n\n') : 'none';
   } else {
@@ -266,7 +271,7 @@ async function renderPromptWithPatterns(deps: EngineDeps, session: Session, phas
   let used: string[] = [];
   if (phase === 'plan' && deps.config.patterns.limit > 0) {
     const found = await findPatterns(deps.memory, session.task, deps.config.patterns.limit);
-    if (found.length) patterns = renderPatterns(found);
+    if (found.length) patterns = vendorOfAdapter(adapter, PHASE_ROLE[phase]) ? redactFor(deps, session.id, phase, 'prompt', renderPatterns(found)) : renderPatterns(found);
     used = found.map((p) => `${p.title} (${p.sessionId})`);
   }
   const headerAgent = headerAgentFor(adapter, PHASE_ROLE[phase]);
@@ -335,6 +340,9 @@ export function composeArtifact(
   } else {
     body = extractBody(agentStored ?? result.finalMessage);
   }
+  const clean = sanitizeAgentText(body);
+  body = clean.text;
+  for (const w of clean.warnings) flags.push(`agent output: ${w}`);
   if (!body.trim()) throw new CollabError('ARTIFACT_INVALID', `the agent's ${phase} answer is empty`);
 
   if (agentStored !== undefined) {
@@ -342,6 +350,7 @@ export function composeArtifact(
     // The verdict JSON (validated) wins over the prose when both exist.
     return { text: agentStored, parsed, flags, ...(verdict ?? parsed.verdict ? { verdict: verdict ?? parsed.verdict } : {}) };
   }
+  if (deps.memory.remote) body = redactFor(deps, session.id, phase, 'memory', body);
   const text = formatArtifact({
     sessionId: session.id,
     phase,
@@ -405,6 +414,28 @@ async function findAgentStored(deps: EngineDeps, sessionId: string, phase: Phase
     }
   }
   return undefined;
+}
+
+/** The vendor whose program receives a prompt (undefined for replay: nothing leaves the machine). */
+function vendorOfAdapter(adapter: Pick<AgentAdapter, 'kind' | 'headerAgentFor'>, role: Role): 'claude' | 'codex' | undefined {
+  if (adapter.kind === 'claude' || adapter.kind === 'codex') return adapter.kind;
+  if (adapter.kind === 'replay') return undefined;
+  return headerAgentFor(adapter, role) === 'CODEX' ? 'codex' : 'claude';
+}
+
+/** The vendor that wrote an artifact, from the agent recorded for it (unknown counts as "other"). */
+function vendorOfEntry(entry: ArtifactEntry): 'claude' | 'codex' | undefined {
+  if (/codex/i.test(entry.agent)) return 'codex';
+  if (/claude/i.test(entry.agent)) return 'claude';
+  return undefined;
+}
+
+/** Redacts secrets (unless disabled) and records how many of which kind were replaced. */
+function redactFor(deps: EngineDeps, sessionId: string, phase: Phase, target: 'prompt' | 'memory', text: string): string {
+  if (!deps.config.redaction.enabled) return text;
+  const r = redactSecrets(text, { allow: deps.config.redaction.allow });
+  if (r.total > 0) deps.emit({ type: 'redacted', sessionId, phase, target, counts: r.counts as Record<string, number>, total: r.total, at: deps.clock.now().toISOString() });
+  return r.text;
 }
 
 /** Memory failures that put an artifact in the outbox instead of failing the phase. */
