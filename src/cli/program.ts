@@ -127,8 +127,12 @@ export async function runCli(argv: string[], version: string): Promise<number> {
   const memory = program.command('memory').description('the memory server');
   memory
     .command('serve')
-    .description('run the embedded MCP memory server on stdio')
+    .description('run the embedded MCP memory server on stdio, or on Streamable HTTP with --http')
     .option('--db <file>', 'SQLite file (default $XDG_DATA_HOME/collab/memory.db)')
+    .option('--http', 'serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio')
+    .option('--host <host>', 'address to bind with --http; beyond loopback a bearer token is required', '127.0.0.1')
+    .option('--port <port>', 'port with --http (0 picks a free one)', '7847')
+    .option('--allowed-host <name...>', 'extra Host/Origin names accepted with --http (DNS-rebinding protection)')
     .action(action(async () => (await import('./commands/memory.js')).serveCommand));
   memory
     .command('search')
@@ -157,6 +161,15 @@ export async function runCli(argv: string[], version: string): Promise<number> {
     .option('--db <file>', 'memory database (default: one inside the demo directory)')
     .option('--no-checks', 'skip the workload tests at the end')
     .action(action(async () => (await import('./commands/demo.js')).demoCommand));
+
+  program
+    .command('init')
+    .description('write .collab/config.json and register the memory server with Claude Code (.mcp.json) and codex (config.toml)')
+    .option('-y, --yes', 'do not ask before changing files')
+    .option('--dry-run', 'show what would change; change nothing')
+    .option('--no-codex', 'leave codex\'s config alone')
+    .option('--no-claude', 'leave .mcp.json alone')
+    .action(action(async () => (await import('./commands/init.js')).initCommand));
 
   program
     .command('doctor')

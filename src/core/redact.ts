@@ -40,7 +40,7 @@ interface SecretRule {
   description: string;
   pattern: RegExp;
   /** Extra check on the secret text (e.g. decode a JWT header); false keeps the text. */
-  validate?: (secret: string) => boolean;
+  validate?: (secret: string, match: RegExpMatchArray) => boolean;
 }
 
 /** Options of redactSecrets. */
@@ -90,6 +90,9 @@ function isJwt(token: string): boolean {
     return false;
   }
 }
+
+// Words of a dotenv name that mark it as a credential: DB_PASSWORD, JWT_SECRET, GITHUB_TOKEN, API_KEY, …
+const SECRET_NAME = /^(?:[A-Z0-9_]*_)?(?:SECRET|SECRETS|TOKEN|PASSWORD|PASSWD|PASS|PWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|AUTH_KEY|CLIENT_SECRET|CREDENTIALS?)(?:_[A-Z0-9_]*)?$/;
 
 const re = (src: string, flags = '') => new RegExp(src, `gd${flags}`);
 // Token bodies end at a non-token character; `(?![\w-])` stands in for \b where `-` is part of the token.
@@ -200,9 +203,10 @@ const RULES: readonly SecretRule[] = [
     id: 'env-secret',
     description: '.env-style assignment to a secret-looking name',
     pattern: re(
-      String.raw`(?<![A-Za-z0-9_.$-])(?:[A-Z0-9_]*_)?(?:SECRET|SECRETS|TOKEN|PASSWORD|PASSWD|PASS|PWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|AUTH_KEY|CLIENT_SECRET|CREDENTIALS?)(?:_[A-Z0-9_]*)?[ \t]*=[ \t]*(?<s>"[^"\n]*"|'[^'\n]*'|[^\s#\x60]+)`,
+      String.raw`(?<![A-Za-z0-9_.$-])(?<n>[A-Z_][A-Z0-9_]{0,63})[ \t]*=[ \t]*(?<s>"[^"\n]*"|'[^'\n]*'|[^\s#\x60]+)`,
     ),
-    validate: (s) => !isPlaceholder(s),
+    // The name is checked separately (not inside the pattern) so that long identifiers cost linear time.
+    validate: (s, m) => SECRET_NAME.test(m.groups?.n ?? '') && !isPlaceholder(s),
   },
 ];
 
@@ -228,7 +232,7 @@ export function redactSecrets(text: string, opts: RedactOptions = {}): RedactRes
       const quoted = /^(["']).*\1$/s.test(raw) && raw.length >= 2;
       const secret = quoted ? raw.slice(1, -1) : raw;
       if (MARKER.test(secret) || allow.has(secret) || allow.has(raw)) continue;
-      if (rule.validate && !rule.validate(raw)) continue;
+      if (rule.validate && !rule.validate(raw, m)) continue;
       const [start, end] = quoted ? [span[0] + 1, span[1] - 1] : span;
       result += out.slice(last, start) + `[REDACTED:${rule.id}]`;
       last = end;

@@ -74,35 +74,28 @@ function scalar(bytes: number[]): string | undefined {
   return /[\p{Cn}\p{Cc}\p{Cs}]/u.test(ch) ? undefined : ch;
 }
 
-interface Parse {
-  text: string;
-  inferred: string[];
-}
-
-/** Every way `bytes` parses as UTF-8 when at most one byte per sequence (from `lost`) was dropped. */
-function parses(bytes: number[], lost: number[], limit = 64): Parse[] {
-  const out: Parse[] = [];
-  const walk = (i: number, text: string, inferred: string[]) => {
-    if (out.length >= limit) return;
-    if (i === bytes.length) {
-      out.push({ text, inferred });
-      return;
+/**
+ * Every character one UTF-8 sequence (lead byte + continuations, as found) can stand for, allowing one
+ * continuation byte from `lost` to have been dropped by the decoder. Lost bytes are all continuation
+ * bytes (0x81-0x9E), so splitting a run at lead bytes never cuts a sequence and keeps this linear.
+ */
+function candidates(seq: number[], lost: number[]): { ch: string; inferred: boolean }[] {
+  const b0 = seq[0]!;
+  const n = b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 ? 2 : 0;
+  if (!n || seq.length > n) return [];
+  if (seq.length === n) {
+    const ch = scalar(seq);
+    return ch ? [{ ch, inferred: false }] : [];
+  }
+  if (seq.length !== n - 1) return [];
+  const out: { ch: string; inferred: boolean }[] = [];
+  const rest = seq.slice(1);
+  for (let p = 0; p <= rest.length; p++) {
+    for (const l of lost) {
+      const ch = scalar([b0, ...rest.slice(0, p), l, ...rest.slice(p)]);
+      if (ch) out.push({ ch, inferred: true });
     }
-    const b0 = bytes[i]!;
-    const n = b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 ? 2 : 0;
-    if (!n) return;
-    const exact = scalar(bytes.slice(i, i + n));
-    if (exact) walk(i + n, text + exact, inferred);
-    const have = bytes.slice(i + 1, i + n - 1);
-    if (have.length !== n - 2) return;
-    for (let p = 0; p <= have.length; p++) {
-      for (const l of lost) {
-        const ch = scalar([b0, ...have.slice(0, p), l, ...have.slice(p)]);
-        if (ch) walk(i + n - 1, text + ch, [...inferred, ch]);
-      }
-    }
-  };
-  walk(0, '', []);
+  }
   return out;
 }
 
@@ -110,21 +103,31 @@ function parses(bytes: number[], lost: number[], limit = 64): Parse[] {
 function repairRun(run: string): string | 'ambiguous' | undefined {
   const chars = [...run];
   const has1254 = chars.some((c) => ONLY_1254.has(c));
-  if (has1254 && chars.some((c) => ONLY_1252.has(c))) return SIGNATURE.test(run) ? 'ambiguous' : undefined;
+  const notMojibake = () => (SIGNATURE.test(run) ? 'ambiguous' : undefined);
+  if (has1254 && chars.some((c) => ONLY_1252.has(c))) return notMojibake();
   const hasC1 = chars.some((c) => c <= '\u009f');
   // A latin-1 decode keeps every byte (as C1 controls); only the Windows code pages drop undefined ones.
   const lost = hasC1 ? [] : has1254 ? LOST_1254 : LOST_1252;
-  const all = parses(chars.map((c) => CHAR_TO_BYTE.get(c)!), lost);
-  if (!all.length) return SIGNATURE.test(run) ? 'ambiguous' : undefined;
-  const fewest = Math.min(...all.map((p) => p.inferred.length));
-  let best = all.filter((p) => p.inferred.length === fewest);
-  // A guessed byte is only trusted when it yields an emoji (or the emoji variation selector / ZWJ) —
-  // what agents print — and only one guess does.
-  if (fewest > 0) best = best.filter((p) => p.inferred.every((c) => PLAUSIBLE_INFERRED.test(c)));
-  const distinct = new Set(best.map((p) => p.text));
-  if (distinct.size !== 1) return 'ambiguous';
-  const [fixed] = distinct;
-  return fixed!.includes('\ufffd') ? 'ambiguous' : fixed;
+  const bytes = chars.map((c) => CHAR_TO_BYTE.get(c)!);
+  if (bytes[0]! < 0xc0) return notMojibake();
+  const seqs: number[][] = [];
+  for (const b of bytes) {
+    if (b >= 0xc0) seqs.push([b]);
+    else seqs[seqs.length - 1]!.push(b);
+  }
+  let fixed = '';
+  let ambiguous = false;
+  for (const seq of seqs) {
+    const all = candidates(seq, lost);
+    if (!all.length) return notMojibake();
+    // A guessed byte is only trusted when it yields an emoji (or the emoji variation selector / ZWJ) —
+    // what agents print — and only one guess does.
+    const plausible = all.some((c) => !c.inferred) ? all : all.filter((c) => PLAUSIBLE_INFERRED.test(c.ch));
+    const distinct = new Set(plausible.map((c) => c.ch));
+    if (distinct.size !== 1) ambiguous = true;
+    else fixed += [...distinct][0];
+  }
+  return ambiguous ? 'ambiguous' : fixed;
 }
 
 /** Finds and repairs mojibake runs; ambiguous ones are left as they are and reported. */
