@@ -63,12 +63,8 @@ export function createContext(g: GlobalOptions, out: Output, opts: { db?: string
       env: {},
     }),
     connectMemory: async () => {
-      const { connectMemory } = await import('../memory/mcp-client.js');
-      if (config.memory.transport === 'stdio') {
-        const spec = ctx.memoryServerSpec();
-        return connectMemory({ kind: 'stdio', command: spec.command, args: spec.args, env: spec.env });
-      }
-      return connectMemory({ kind: 'in-process', dbPath });
+      const [{ connectMemory }, { memoryConnectOptions }] = await Promise.all([import('../memory/mcp-client.js'), import('../memory/connect-options.js')]);
+      return connectMemory(memoryConnectOptions(config.memory, { dbPath, env, selfServer: ctx.memoryServerSpec() }));
     },
   };
   return ctx;

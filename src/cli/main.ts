@@ -3,6 +3,13 @@ declare const __COLLAB_VERSION__: string;
 
 /** Runs the CLI with `argv` (process.argv form). */
 export async function main(argv: string[]): Promise<void> {
+  // `collab show | head`: a closed pipe ends the output quietly, it is not a crash.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   const args = argv.slice(2);
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     process.stdout.write(`${__COLLAB_VERSION__}\n`);

@@ -9,12 +9,28 @@ import { titleFromTask } from './naming.js';
 
 const random8 = customAlphabet(SESSION_ID_ALPHABET, 8);
 
+/** Options of a new session. */
+export interface NewSessionOptions {
+  task: string;
+  title?: string;
+  workDir: string;
+  now: Date;
+  handoff?: HandoffMode;
+  maxIterations?: number;
+  agents?: Record<string, string>;
+}
+
 /** Creates a new session in the ledger (state `created`) and makes it current. */
-export function createSession(
-  ledger: LedgerPort,
-  config: CollabConfig,
-  opts: { task: string; title?: string; workDir: string; now: Date; handoff?: HandoffMode; maxIterations?: number; agents?: Record<string, string> },
-): Session {
+export function createSession(ledger: LedgerPort, config: CollabConfig, opts: NewSessionOptions): Session {
+  const session = draftSession(ledger, config, opts);
+  ledger.create(session);
+  ledger.setCurrent(session.id);
+  ledger.appendEvent(session.id, { type: 'session.created', sessionId: session.id, task: session.task, at: session.createdAt });
+  return session;
+}
+
+/** The session `createSession` would write, without writing anything (validates the task, picks a free id). */
+export function draftSession(ledger: LedgerPort, config: CollabConfig, opts: NewSessionOptions): Session {
   const task = opts.task.replace(/\s+/g, ' ').trim();
   if (!task) throw new CollabError('USAGE', 'the task is empty: say what to build, e.g. collab start "rate limiting"');
   if (task.length > 2000) throw new CollabError('USAGE', `the task is ${task.length} characters; keep it under 2000 (put details in --plan-file)`);
@@ -40,8 +56,5 @@ export function createSession(
     history: [],
     patternsUsed: [],
   };
-  ledger.create(session);
-  ledger.setCurrent(id);
-  ledger.appendEvent(id, { type: 'session.created', sessionId: id, task, at });
   return session;
 }

@@ -197,7 +197,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
 }
 
 /** Builds the agent request: earlier artifacts (verified), patterns, the rendered prompt. */
-async function buildRequest(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: AgentAdapter, onPatterns?: (titles: string[]) => void): Promise<AgentRequest> {
+async function buildRequest(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: AgentAdapter, onPatterns?: (titles: string[]) => void, logDir?: string): Promise<AgentRequest> {
   const role = PHASE_ROLE[phase];
   const { prompt, patterns } = await renderPromptWithPatterns(deps, session, phase, iteration, adapter);
   onPatterns?.(patterns);
@@ -210,7 +210,7 @@ async function buildRequest(deps: EngineDeps, session: Session, phase: Phase, it
     handoff: session.handoff,
     prompt,
     cwd: session.workDir,
-    logDir: deps.ledger.logDir(session.id),
+    logDir: logDir ?? deps.ledger.logDir(session.id),
     ...(phase === 'review' || phase === 'validate' ? { outputSchema: VERDICT_JSON_SCHEMA as Record<string, unknown> } : {}),
     memoryServer: deps.memoryServer,
     ...(roleCfg.model ? { model: roleCfg.model } : {}),
@@ -517,7 +517,11 @@ function safeLoad(deps: EngineDeps, id: string): Session | undefined {
 }
 
 async function dryRun(deps: EngineDeps, sessionId: string, phase: Phase, opts: PhaseOptions): Promise<DryRun> {
-  let session = deps.ledger.load(sessionId);
+  return dryRunSession(deps, deps.ledger.load(sessionId), phase, opts);
+}
+
+/** What running `phase` on `session` would do (the session may be a draft that is not in the ledger). */
+export async function dryRunSession(deps: EngineDeps, session: Session, phase: Phase, opts: PhaseOptions): Promise<DryRun> {
   if (opts.handoff) session = { ...session, handoff: opts.handoff };
   if (opts.maxIterations !== undefined) session = { ...session, maxIterations: opts.maxIterations };
   assertCanRun(session, phase);
@@ -525,7 +529,9 @@ async function dryRun(deps: EngineDeps, sessionId: string, phase: Phase, opts: P
   const kind = opts.agent ?? (deps.config.roles[role].agent as AgentKind);
   const adapter = await deps.agentFor(role, kind);
   const iteration = iterationFor(session, phase);
-  const req = await buildRequest(deps, session, phase, iteration, adapter);
+  // A draft session (start --dry-run) has no directory yet: show where its logs would go, create nothing.
+  const logDir = deps.ledger.exists(session.id) ? undefined : `${deps.ledger.root}/sessions/${session.id}/logs`;
+  const req = await buildRequest(deps, session, phase, iteration, adapter, undefined, logDir);
   const d = adapter.describe?.(req) ?? { command: [`(${kind}: no external command)`], env: {} };
   return { dryRun: true, phase, agent: kind, command: d.command, env: d.env, prompt: req.prompt };
 }

@@ -5,11 +5,39 @@ import type { MemoryRecord } from '../../core/ports.js';
 import { createContext } from '../context.js';
 import type { Handler } from '../program.js';
 
-/** `collab memory serve`: the embedded MCP server on stdio (stdout is the protocol; logs go to stderr). */
+/** `collab memory serve`: the embedded MCP server on stdio (stdout is the protocol; logs go to stderr), or `--http`. */
 export const serveCommand: Handler = async (cmd, g, out) => {
-  const ctx = createContext(g, out, { db: cmd.opts<{ db?: string }>().db });
-  const { runStdioServer } = await import('../../memory/serve.js');
-  await runStdioServer({ dbPath: ctx.dbPath, log: (line: string) => process.stderr.write(`${line}\n`) });
+  const opts = cmd.opts<{ db?: string; http?: boolean; host: string; port: string; allowedHost?: string[] }>();
+  const ctx = createContext(g, out, { db: opts.db });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (!opts.http) {
+    if (cmd.getOptionValueSource('host') === 'cli' || cmd.getOptionValueSource('port') === 'cli') throw new CollabError('USAGE', '--host and --port need --http');
+    const { runStdioServer } = await import('../../memory/serve.js');
+    await runStdioServer({ dbPath: ctx.dbPath, log });
+    return 0;
+  }
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CollabError('USAGE', `--port must be a whole number from 0 to 65535, got ${JSON.stringify(opts.port)}`);
+  if (!opts.host.trim()) throw new CollabError('USAGE', '--host is empty');
+  const { runHttpServer } = await import('../../memory/http-serve.js');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await runHttpServer({
+      dbPath: ctx.dbPath,
+      host: opts.host.trim(),
+      port,
+      allowedHosts: opts.allowedHost ?? [],
+      ...(ctx.env.COLLAB_MEMORY_TOKEN ? { envToken: ctx.env.COLLAB_MEMORY_TOKEN } : {}),
+      log,
+      signal: stop.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   return 0;
 };
 

@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { CollabError, isCollabError } from '../../core/errors.js';
 import { nextCommand, PHASES, type Phase } from '../../core/phases.js';
 import type { AgentKind, HandoffMode, MemoryPort } from '../../core/ports.js';
-import { createSession } from '../../engine/create-session.js';
+import { createSession, draftSession } from '../../engine/create-session.js';
 import type { EngineDeps } from '../../engine/deps.js';
-import { runPhase, type DryRun, type PhaseOptions, type PhaseOutcome } from '../../engine/run-phase.js';
+import { dryRunSession, runPhase, type DryRun, type PhaseOptions, type PhaseOutcome } from '../../engine/run-phase.js';
 import { runSession } from '../../engine/run-session.js';
+import { shellLine } from '../../agents/shell-quote.js';
 import { createContext, type CliContext } from '../context.js';
 import { buildEngineDeps } from '../engine-deps.js';
 import type { Output } from '../output.js';
@@ -81,7 +82,9 @@ async function withEngine<T>(ctx: CliContext, flags: PhaseFlags, fn: (deps: Engi
 function printDryRun(out: Output, d: DryRun): void {
   out.line(out.c.bold(`dry run: ${d.phase} with ${d.agent} — nothing is started`));
   out.line(out.c.bold('command:'));
-  for (const l of d.command) out.line(`  ${l}`);
+  // Adapters that start no program describe themselves in parenthesised lines; real ones give an argv.
+  if (d.command[0]?.startsWith('(')) for (const l of d.command) out.line(`  ${l}`);
+  else out.line(`  ${shellLine(d.command)}`);
   out.line(out.c.bold('environment overrides:'));
   const env = Object.entries(d.env);
   if (env.length === 0) out.line('  (none)');
@@ -109,11 +112,16 @@ export const startCommand: Handler = async (cmd, g, out) => {
   if (!task || !task.trim()) throw new CollabError('USAGE', 'the task is empty: say what to build, e.g. collab start "rate limiting"');
   const plan = flags.planFile ? readUserFile(flags.planFile, process.cwd()) : undefined;
   const ctx = createContext(g, out);
+  const sessionOpts = { task, workDir: ctx.cwd, now: ctx.clock.now(), ...(opts.handoff ? { handoff: opts.handoff } : {}), ...(opts.maxIterations ? { maxIterations: opts.maxIterations } : {}), ...(opts.agent ? { agents: { planner: opts.agent } } : {}) };
   if (opts.dryRun) {
-    throw new CollabError('USAGE', '--dry-run needs an existing session: it shows the plan phase of one (`collab plan --dry-run` after `collab start`)');
+    // Nothing is written: the session is a draft, shown with the id it would get.
+    return withEngine(ctx, flags, async (deps) => {
+      printDryRun(out, await dryRunSession(deps, draftSession(ctx.ledger, ctx.config, sessionOpts), 'plan', opts));
+      return 0;
+    });
   }
   return withEngine(ctx, flags, async (deps) => {
-    const session = createSession(ctx.ledger, ctx.config, { task, workDir: ctx.cwd, now: ctx.clock.now(), ...(opts.handoff ? { handoff: opts.handoff } : {}), ...(opts.maxIterations ? { maxIterations: opts.maxIterations } : {}), ...(opts.agent ? { agents: { planner: opts.agent } } : {}) });
+    const session = createSession(ctx.ledger, ctx.config, sessionOpts);
     out.info(`session ${out.c.bold(session.id)} created for "${session.task}"`);
     const o = (await runPhase(deps, session.id, 'plan', { ...opts, ...(plan ? { provided: plan } : {}) })) as PhaseOutcome;
     printOutcome(ctx, o);
@@ -143,7 +151,7 @@ export const runCommand: Handler = async (cmd, g, out) => {
   const [task] = cmd.processedArgs as [string];
   const flags = cmd.opts<PhaseFlags>();
   const opts = phaseOptions(flags);
-  if (opts.dryRun) throw new CollabError('USAGE', '--dry-run applies to one phase: use it with `collab plan|review|implement|validate|extract-pattern`');
+  if (opts.dryRun) throw new CollabError('USAGE', '--dry-run shows one phase: use `collab start --dry-run "<task>"` for the first one');
   if (!task || !task.trim()) throw new CollabError('USAGE', 'the task is empty: say what to build, e.g. collab run "rate limiting"');
   const plan = flags.planFile ? readUserFile(flags.planFile, process.cwd()) : undefined;
   const ctx = createContext(g, out);
