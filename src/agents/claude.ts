@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Role } from '../core/phases.js';
 import type { AgentAdapter, AgentProgress, AgentRequest, ProcessRunner } from '../core/ports.js';
-import { type AgentInvocation, definedEnv, prepareFiles, rulesFor, toResult } from './shared-run.js';
+import { type AgentInvocation, definedEnv, rulesFor, runInvocation, toResult } from './shared-run.js';
 import { type AgentOutcome, type OutcomeRules, type RunFacts, absoluteIn, isEditingPhase, judgeFinalMessage, logName, num, obj, parseJsonLine, preview, processFailure, str } from './shared-outcome.js';
 
 /** How the claude command line is built (besides the request). */
@@ -214,27 +214,13 @@ export function createClaudeAdapter(opts: ClaudeAdapterOptions): AgentAdapter {
     },
     async run(req, onProgress) {
       const inv = buildClaudeArgs(req, opts);
-      prepareFiles(inv);
-      const lines: string[] = [];
-      const pids: number[] = [];
       // claude goes on without a server that failed; stop it at init rather than pay for a run that cannot hand off.
       const stopForMemory = new AbortController();
       const signal = req.signal ? AbortSignal.any([req.signal, stopForMemory.signal]) : stopForMemory.signal;
-      const result = await opts.runner.run({
-        command: inv.command,
-        args: inv.args,
-        cwd: req.cwd,
-        env: inv.env,
-        input: req.prompt,
-        timeoutMs: req.timeoutMs,
-        idleTimeoutMs: req.idleTimeoutMs,
+      const { result, lines, pids } = await runInvocation(opts.runner, inv, req, {
         ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
         signal,
-        stdoutFile: inv.stdoutFile,
-        stderrFile: inv.stderrFile,
-        onSpawn: (pid) => pids.push(pid),
-        onStdoutLine: (line) => {
-          lines.push(line);
+        onLine: (line) => {
           const ev = parseJsonLine(line);
           if (!ev) return;
           const p = claudeProgressFromEvent(ev);

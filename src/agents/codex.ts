@@ -27,7 +27,7 @@ import {
   tomlKey,
   tomlString,
 } from './shared-outcome.js';
-import { type AgentInvocation, definedEnv, prepareFiles, rulesFor, toResult } from './shared-run.js';
+import { type AgentInvocation, definedEnv, rulesFor, runInvocation, toResult } from './shared-run.js';
 
 export type { AgentInvocation } from './shared-run.js';
 
@@ -226,24 +226,10 @@ export function createCodexAdapter(opts: CodexAdapterOptions): AgentAdapter {
     },
     async run(req, onProgress) {
       const inv = buildCodexArgs(req, opts);
-      prepareFiles(inv);
-      const lines: string[] = [];
-      const pids: number[] = [];
-      const result = await opts.runner.run({
-        command: inv.command,
-        args: inv.args,
-        cwd: req.cwd,
-        env: inv.env,
-        input: req.prompt,
-        timeoutMs: req.timeoutMs,
-        idleTimeoutMs: req.idleTimeoutMs,
+      const { result, lines, pids } = await runInvocation(opts.runner, inv, req, {
         ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
-        stdoutFile: inv.stdoutFile,
-        stderrFile: inv.stderrFile,
-        onSpawn: (pid) => pids.push(pid),
-        onStdoutLine: (line) => {
-          lines.push(line);
+        onLine: (line) => {
           const ev = parseJsonLine(line);
           const p = ev && codexProgressFromEvent(ev);
           if (p) onProgress(p);

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentRequest, AgentResult } from '../core/ports.js';
+import type { AgentRequest, AgentResult, ProcessRunner, RunResult } from '../core/ports.js';
 import type { AgentOutcome, OutcomeRules } from './shared-outcome.js';
 
 /** Everything `run` needs to start one agent process; pure data. */
@@ -67,3 +67,34 @@ export function definedEnv(env: Record<string, string | undefined>): Record<stri
   return out;
 }
 
+
+/** Starts the agent process of an invocation (prompt on stdin), collecting stdout lines and the pids it spawned. */
+export async function runInvocation(
+  runner: ProcessRunner,
+  inv: AgentInvocation,
+  req: AgentRequest,
+  opts: { killGraceMs?: number; signal?: AbortSignal; onLine: (line: string) => void },
+): Promise<{ result: RunResult; lines: string[]; pids: number[] }> {
+  prepareFiles(inv);
+  const lines: string[] = [];
+  const pids: number[] = [];
+  const result = await runner.run({
+    command: inv.command,
+    args: inv.args,
+    cwd: req.cwd,
+    env: inv.env,
+    input: req.prompt,
+    timeoutMs: req.timeoutMs,
+    idleTimeoutMs: req.idleTimeoutMs,
+    ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    stdoutFile: inv.stdoutFile,
+    stderrFile: inv.stderrFile,
+    onSpawn: (pid) => pids.push(pid),
+    onStdoutLine: (line) => {
+      lines.push(line);
+      opts.onLine(line);
+    },
+  });
+  return { result, lines, pids };
+}

@@ -10,10 +10,11 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode as McpErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CollabError, ERROR_CODES, firstLine, type ErrorCode } from '../core/errors.js';
 import { PHASES, type Phase } from '../core/phases.js';
-import type { MemoryPort, MemoryRecord, MemoryStats, StoreResult } from '../core/ports.js';
+import type { FoundArtifact, MemoryPort, MemoryRecord, MemoryStats, StoreResult } from '../core/ports.js';
 import { assertSessionId } from '../core/session-id.js';
 import { ACCEPT_ALL_VALIDATOR, ERROR_META_KEY, MEMORY_TOOLS, NO_MATCH_TEXT, RECORD_META_KEY, RETRIEVE_LIMIT } from './memory-tools.js';
 import { isPhase, sniffArtifact } from './sniff-artifact.js';
+import { DEFAULT_TOOL_MAPPING, PHASE_QUERY_WORDS, checkToolContract, describeTools, foldForMarker, parseQueued, splitCombinedText, type ListedTool, type ToolMapping } from './tool-contract.js';
 
 /** Bounds shared by every kind of connection. */
 export interface ConnectTimeouts {
@@ -25,12 +26,25 @@ export interface ConnectTimeouts {
   onServerLog?: (line: string) => void;
   /** Reported to the server in `initialize`. */
   clientVersion?: string;
+  /** Tool and argument names of the server (default: Byterover's). */
+  tools?: ToolMapping;
+  /** How many results a lookup asks for on servers without `collab-lookup-artifact` (default 50). */
+  lookupLimit?: number;
 }
 
 /** How to reach the memory server. */
 export type ConnectMemoryOptions =
   | ({ kind: 'in-process'; dbPath: string } & ConnectTimeouts)
-  | ({ kind: 'stdio'; command: string; args: string[]; env?: Record<string, string>; cwd?: string } & ConnectTimeouts);
+  | ({ kind: 'stdio'; command: string; args: string[]; env?: Record<string, string>; cwd?: string } & ConnectTimeouts)
+  | ({
+      kind: 'http';
+      /** Streamable HTTP endpoint (an old SSE endpoint too when `sseFallback`). */
+      url: string;
+      /** Sent with every request (the auth header, built by the caller from an environment variable). */
+      headers?: Record<string, string>;
+      /** Retry with the deprecated HTTP+SSE transport when the server refuses Streamable HTTP (default true). */
+      sseFallback?: boolean;
+    } & ConnectTimeouts);
 
 /** What connectMemoryTransport needs besides the transport. */
 export interface TransportConnectOptions extends ConnectTimeouts {
@@ -75,6 +89,8 @@ export async function connectMemory(opts: ConnectMemoryOptions): Promise<MemoryC
     });
   }
 
+  if (opts.kind === 'http') return connectHttp(opts);
+
   const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
   const transport = new StdioClientTransport({
     command: opts.command,
@@ -91,6 +107,35 @@ export async function connectMemory(opts: ConnectMemoryOptions): Promise<MemoryC
     describe: `stdio ${[opts.command, ...opts.args].join(' ')}`,
     stderrTail: tail,
   });
+}
+
+// Streamable HTTP first; a server that answers its POST with 400/404/405 may be an old HTTP+SSE one.
+async function connectHttp(opts: Extract<ConnectMemoryOptions, { kind: 'http' }>): Promise<MemoryClient> {
+  let url: URL;
+  try {
+    url = new URL(opts.url);
+  } catch {
+    throw new CollabError('CONFIG_INVALID', `memory.url ${JSON.stringify(opts.url)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CollabError('CONFIG_INVALID', `memory.url must be http(s), got ${url.protocol}`);
+  const headers = opts.headers ?? {};
+  // One fetch for both transports: the headers also reach the SSE stream's GET, which requestInit does not.
+  const fetchWithHeaders = (input: string | URL, init?: RequestInit): Promise<Response> => {
+    const h = new Headers(init?.headers);
+    for (const [k, v] of Object.entries(headers)) h.set(k, v);
+    return fetch(input, { ...init, headers: h });
+  };
+  const shown = `${url.origin}${url.pathname}`;
+  const [{ StreamableHTTPClientTransport, StreamableHTTPError }] = await Promise.all([import('@modelcontextprotocol/sdk/client/streamableHttp.js')]);
+  try {
+    return await connectMemoryTransport(new StreamableHTTPClientTransport(url, { fetch: fetchWithHeaders }), { ...opts, describe: `http ${shown}` });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    const status = cause instanceof StreamableHTTPError ? cause.code : undefined;
+    if (opts.sseFallback === false || !(status === 400 || status === 404 || status === 405)) throw err;
+  }
+  const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
+  return connectMemoryTransport(new SSEClientTransport(url, { fetch: fetchWithHeaders }), { ...opts, describe: `http+sse ${shown}` });
 }
 
 /**
@@ -125,20 +170,24 @@ export async function connectMemoryTransport(transport: Transport, opts: Transpo
   } catch (err) {
     return fail(err, 'initialize');
   }
-  let tools: string[];
+  let listed: ListedTool[];
   try {
     const remaining = Math.max(1, connectTimeoutMs - (Date.now() - started));
-    tools = (await client.listTools(undefined, { timeout: remaining })).tools.map((t) => t.name);
+    listed = (await client.listTools(undefined, { timeout: remaining })).tools as ListedTool[];
   } catch (err) {
     return fail(err, 'tools/list');
   }
-  const missing = [MEMORY_TOOLS.store, MEMORY_TOOLS.retrieve].filter((t) => !tools.includes(t));
-  if (missing.length > 0) {
+  // Tools get renamed between server versions: refuse at connect, not on the first store.
+  const problems = checkToolContract(listed, opts.tools ?? DEFAULT_TOOL_MAPPING);
+  if (problems.length > 0) {
     await client.close().catch(() => {});
     await opts.onClose?.();
-    throw new CollabError('MEMORY_UNAVAILABLE', `memory server (${opts.describe}) lacks ${missing.join(', ')}; it offers: ${tools.join(', ') || 'no tools'}`);
+    throw new CollabError('MEMORY_UNAVAILABLE', `memory server (${opts.describe}) does not match the memory contract: ${problems.join('; ')}; it offers: ${describeTools(listed)}`, {
+      hint: 'map the server\'s tool and argument names in memory.tools of .collab/config.json',
+      details: { problems, offered: listed.map((t) => t.name) },
+    });
   }
-  return new MemoryClient(client, tools, opts);
+  return new MemoryClient(client, listed.map((t) => t.name), opts);
 }
 
 /** The MemoryPort over a connected MCP client. */
@@ -151,22 +200,30 @@ export class MemoryClient implements MemoryPort {
   readonly stats?: () => Promise<MemoryStats>;
   private readonly client: Client;
   private readonly opts: TransportConnectOptions;
+  private readonly mapping: ToolMapping;
   private cleanup: Promise<void> | undefined;
+  private foreign = 0;
 
   constructor(client: Client, tools: string[], opts: TransportConnectOptions) {
     this.client = client;
     this.toolNames = tools;
     this.opts = opts;
     this.describe = opts.describe;
+    this.mapping = opts.tools ?? DEFAULT_TOOL_MAPPING;
     if (tools.includes(MEMORY_TOOLS.stats)) this.stats = () => this.fetchStats();
     // A server that goes away later releases what it held (in-process: the store); calls then fail fast.
     client.onclose = () => void this.release();
   }
 
-  /** Stores a text through `byterover-store-knowledge {messages}`. */
+  /** Running total of results from other sessions (or none) that lookups ignored (for the engine's events). */
+  get foreignIgnored(): number {
+    return this.foreign;
+  }
+
+  /** Stores a text through the mapped store tool (default `byterover-store-knowledge {messages}`). */
   async store(text: string): Promise<StoreResult> {
     if (typeof text !== 'string' || text.trim() === '') throw new CollabError('USAGE', 'nothing to store: the text is empty');
-    const res = await this.call(MEMORY_TOOLS.store, { messages: text });
+    const res = await this.call(this.mapping.store.name, { [this.mapping.store.text]: text });
     const raw = textsOf(res).join('\n');
     const sc = res.structuredContent as { id?: unknown; duplicate?: unknown } | undefined;
     // Text answers: ours say "Stored memory 42 (…)"; an id must hold a digit so "Memory stored" is not one.
@@ -176,16 +233,19 @@ export class MemoryClient implements MemoryPort {
     const duplicate = typeof sc?.duplicate === 'boolean' ? sc.duplicate : /\balready\s+(?:stored|exists)\b/i.test(raw);
     if (duplicate) out.duplicate = true;
     // Hosted stores answer "queued for processing. Estimated time: 25s" and index later.
-    if (/\b(?:queued|processing|estimated time)\b/i.test(raw)) out.queued = true;
+    const q = parseQueued(raw);
+    if (q.queued) out.queued = true;
+    if (q.estimatedSeconds !== undefined) out.estimatedSeconds = q.estimatedSeconds;
     return out;
   }
 
-  /** Searches through `byterover-retrieve-knowledge {query, limit}`; one record per text block. */
+  /** Searches through the mapped retrieve tool (default `byterover-retrieve-knowledge {query, limit}`); one record per memory. */
   async retrieve(query: string, limit: number = RETRIEVE_LIMIT.default): Promise<MemoryRecord[]> {
     if (!Number.isInteger(limit) || limit < RETRIEVE_LIMIT.min || limit > RETRIEVE_LIMIT.max) {
       throw new CollabError('USAGE', `limit must be a whole number from ${RETRIEVE_LIMIT.min} to ${RETRIEVE_LIMIT.max}, got ${JSON.stringify(limit)}`);
     }
-    const res = await this.call(MEMORY_TOOLS.retrieve, { query, limit });
+    const r = this.mapping.retrieve;
+    const res = await this.call(r.name, r.limit ? { [r.query]: query, [r.limit]: limit } : { [r.query]: query });
     return recordsOf(res);
   }
 
@@ -193,15 +253,32 @@ export class MemoryClient implements MemoryPort {
   async lookup(sessionId: string, phase?: Phase): Promise<MemoryRecord[]> {
     const id = assertSessionId(sessionId);
     if (phase !== undefined && !isPhase(phase)) throw new CollabError('USAGE', `unknown phase ${JSON.stringify(phase)}: expected one of ${PHASES.join(', ')}`);
-    if (!this.toolNames.includes(MEMORY_TOOLS.lookup)) {
-      const found = await this.retrieve(phase ? `${id} ${phase}` : id, RETRIEVE_LIMIT.max);
-      // Foreign servers rank semantically and mix sessions: only what the text itself says counts.
-      return found.filter((r) => r.sessionId === id && (phase === undefined || r.phase === phase));
-    }
+    if (!this.toolNames.includes(MEMORY_TOOLS.lookup)) return (await this.lookupByRetrieve(id, phase)).records;
     const res = await this.call(MEMORY_TOOLS.lookup, phase ? { sessionId: id, phase } : { sessionId: id });
     const payload = (res.structuredContent ?? parseJson(textsOf(res).join(''))) as { records?: unknown } | undefined;
     if (!payload || !Array.isArray(payload.records)) throw new CollabError('MEMORY_UNAVAILABLE', `memory server (${this.describe}) answered ${MEMORY_TOOLS.lookup} without records`);
     return payload.records.map((r) => toMemoryRecord(r as Record<string, unknown>)).filter((r): r is MemoryRecord => r !== undefined);
+  }
+
+  /**
+   * Finds the artifact of `phase` in `sessionId`: by content hash first; else (a server that rewrote
+   * or summarised it) by session + phase and, when given, `marker` still present in the text.
+   */
+  async findArtifact(sessionId: string, phase: Phase, sha: string, marker?: string): Promise<FoundArtifact | undefined> {
+    const id = assertSessionId(sessionId);
+    if (!isPhase(phase)) throw new CollabError('USAGE', `unknown phase ${JSON.stringify(phase)}: expected one of ${PHASES.join(', ')}`);
+    let records: MemoryRecord[];
+    let foreignIgnored = 0;
+    if (this.toolNames.includes(MEMORY_TOOLS.lookup)) records = await this.lookup(id, phase);
+    else ({ records, foreignIgnored } = await this.lookupByRetrieve(id, phase));
+    // The server's own hash is not trusted: the text is hashed here.
+    const exact = records.find((r) => sha256(r.text) === sha);
+    if (exact) return { record: exact, exact: true, foreignIgnored };
+    const want = marker !== undefined && marker.trim() !== '' ? foldForMarker(marker) : undefined;
+    const loose = records.filter((r) => want === undefined || foldForMarker(r.text).includes(want));
+    // Newest last on the embedded server, best first elsewhere: both are fine for a rewrite of one artifact.
+    const rec = loose[0];
+    return rec ? { record: rec, exact: false, foreignIgnored } : undefined;
   }
 
   /** Tool names the server offered at connect (tools/list). */
@@ -221,6 +298,26 @@ export class MemoryClient implements MemoryPort {
       .then(() => this.opts.onClose?.())
       .catch(() => {});
     return this.cleanup;
+  }
+
+  // Servers without an exact lookup rank semantically and mix sessions: retrieve by session id and
+  // phase words, keep only what the text itself says is this session's (and phase's), count the rest.
+  private async lookupByRetrieve(id: string, phase: Phase | undefined): Promise<{ records: MemoryRecord[]; foreignIgnored: number }> {
+    const limit = Math.min(RETRIEVE_LIMIT.max, Math.max(RETRIEVE_LIMIT.min, this.opts.lookupLimit ?? 50));
+    const found = await this.retrieve(phase ? `${id} ${PHASE_QUERY_WORDS[phase]}` : id, limit);
+    const mine = found.filter((r) => r.sessionId === id);
+    const foreignIgnored = found.length - mine.length;
+    this.foreign += foreignIgnored;
+    const seen = new Set<string>();
+    const records = mine.filter((r) => {
+      if (phase !== undefined && r.phase !== phase) return false;
+      // A server that returns the same memory twice (several chunks of one document) counts once.
+      const key = sha256(r.text);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { records, foreignIgnored };
   }
 
   private async fetchStats(): Promise<MemoryStats> {
@@ -258,7 +355,10 @@ function textsOf(res: CallToolResult): string[] {
   return out;
 }
 
-/** One MemoryRecord per text block; the embedded server's `_meta` is used when present, the text is sniffed otherwise. */
+/**
+ * One MemoryRecord per memory: the embedded server's `_meta` is used when present; otherwise each text
+ * block is sniffed, and a single block holding several artifacts is split at their headers.
+ */
 export function recordsOf(res: CallToolResult): MemoryRecord[] {
   const blocks = (res.content ?? []).filter((b): b is Extract<typeof b, { type: 'text' }> => b.type === 'text');
   const anyMeta = blocks.some((b) => isObject(b._meta?.[RECORD_META_KEY]));
@@ -272,7 +372,8 @@ export function recordsOf(res: CallToolResult): MemoryRecord[] {
       continue;
     }
     if (anyMeta) continue; // a block without metadata next to records is commentary, not a memory
-    out.push(sniffedRecord(b.text));
+    const parts = blocks.length === 1 ? splitCombinedText(b.text) : [b.text];
+    for (const part of parts) out.push(sniffedRecord(part));
   }
   return out;
 }

@@ -196,6 +196,27 @@ export class SqliteStore {
     return outcome(raced.id, true);
   }
 
+  /** Stores many texts in one transaction (seeding, imports); same rules and answers as `store`. */
+  storeMany(texts: readonly string[]): StoreOutcome[] {
+    this.assertOpen();
+    return this.db.transaction(() => texts.map((t) => this.store(t)))();
+  }
+
+  /**
+   * SQLite's plan for the session-scoped reads, so a test can prove they go through the
+   * session/phase index (cost independent of the corpus) and never scan the table.
+   */
+  sessionQueryPlans(): Record<'bySession' | 'lookupAll' | 'lookupPhase', string> {
+    this.assertOpen();
+    const plan = (sql: string, ...args: unknown[]) =>
+      (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    return {
+      bySession: plan(`SELECT ${COLUMNS} FROM records WHERE session_id = ? ORDER BY id DESC LIMIT ?`, 'x', 1),
+      lookupAll: plan(`SELECT ${COLUMNS} FROM records WHERE session_id = ? ORDER BY id`, 'x'),
+      lookupPhase: plan(`SELECT ${COLUMNS} FROM records WHERE session_id = ? AND phase = ? ORDER BY id`, 'x', 'plan'),
+    };
+  }
+
   /**
    * Searches memory. A query naming valid session id(s) returns only those sessions' records (read
    * through the index, ranked on the remaining words); any other query is a BM25 full-text search

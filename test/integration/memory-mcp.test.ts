@@ -228,7 +228,7 @@ describe('foreign servers (Byterover-shaped, no collab tools)', () => {
     try {
       expect(await memory.retrieve('anything')).toEqual([]);
       const stored = await memory.store(PLAN);
-      expect(stored).toEqual({ queued: true, raw: 'Memory queued for processing. Estimated time: 25s' });
+      expect(stored).toEqual({ queued: true, estimatedSeconds: 25, raw: 'Memory queued for processing. Estimated time: 25s' });
       texts.push(REVIEW, OTHER, 'free note');
       const recs = await memory.retrieve('rate limiting');
       expect(recs.map((r) => [r.sessionId, r.phase])).toEqual([
@@ -253,6 +253,6 @@ describe('foreign servers (Byterover-shaped, no collab tools)', () => {
     await server.connect(s);
     const err = await rejection(connectMemoryTransport(c, { describe: 'wrong', onClose: () => server.close() }));
     expect(err.code).toBe('MEMORY_UNAVAILABLE');
-    expect(err.message).toBe('memory server (wrong) lacks byterover-store-knowledge, byterover-retrieve-knowledge; it offers: search');
+    expect(err.message).toBe('memory server (wrong) does not match the memory contract: no tool byterover-store-knowledge; no tool byterover-retrieve-knowledge; it offers: search{q:string}');
   });
 });
