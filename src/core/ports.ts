@@ -201,7 +201,7 @@ export type EngineEvent =
   | { type: 'agent.finished'; sessionId: string; phase: Phase; attempt: number; ok: boolean; reason?: string; detail?: string; durationMs?: number; pids?: number[]; command?: string[]; usage?: AgentUsage; rawLogPath?: string; at: string }
   | { type: 'phase.failed'; sessionId: string; phase: Phase; code: string; message: string; durationMs: number; at: string }
   | { type: 'memory.stored'; sessionId: string; phase: Phase; memoryId?: string; duplicate: boolean; sha256: string; at: string }
-  | { type: 'memory.verified'; sessionId: string; phase: Phase; attempts: number; at: string }
+  | { type: 'memory.verified'; sessionId: string; phase: Phase; attempts: number; exact: boolean; foreignIgnored: number; at: string }
   | { type: 'redacted'; sessionId: string; phase: Phase; target: 'prompt' | 'memory'; counts: Record<string, number>; total: number; at: string }
   | { type: 'warning'; sessionId: string; phase?: Phase; message: string; at: string };
 

@@ -23,19 +23,43 @@ export async function storeAndVerify(deps: EngineDeps, sessionId: string, phase:
   const sha = sha256(text);
   const res = await deps.memory.store(text);
   deps.emit({ type: 'memory.stored', sessionId, phase, memoryId: res.id, duplicate: Boolean(res.duplicate), sha256: sha, at: deps.clock.now().toISOString() });
-  const found = await pollFor(deps, sessionId, phase, sha);
+  if (res.queued) deps.emit({ type: 'phase.step', sessionId, phase, step: 'queued', detail: `the memory server queued the write${res.estimatedSeconds !== undefined ? ` (estimated ${res.estimatedSeconds}s)` : ''}; reading it back until it shows`, at: deps.clock.now().toISOString() });
+  const found = await pollFor(deps, sessionId, phase, sha, markerOf(text));
   return { memoryId: found.record.id ?? res.id, duplicate: Boolean(res.duplicate), attempts: found.attempts };
 }
 
-/** Polls memory for an exact artifact with backoff until `memory.verifyTimeoutSec` runs out. */
-export async function pollFor(deps: EngineDeps, sessionId: string, phase: Phase, sha: string): Promise<VerifiedRecord> {
+/** What identifies an artifact when a server rewrites its text: the header's kind and title. */
+export function markerOf(text: string): string | undefined {
+  try {
+    const p = parseArtifact(text);
+    return `${p.kind}: ${p.title}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls memory for the artifact with backoff until `memory.verifyTimeoutSec` runs out; a server that rewrote the text is accepted on session + phase + marker, with a warning. */
+export async function pollFor(deps: EngineDeps, sessionId: string, phase: Phase, sha: string, marker?: string): Promise<VerifiedRecord> {
   const boundMs = deps.config.memory.verifyTimeoutSec * 1000;
   const start = deps.clock.now().getTime();
   let delay = 50;
+  let foreign = 0;
   for (let attempts = 1; ; attempts++) {
-    const rec = await findExact(deps.memory, sessionId, phase, sha);
+    let rec: MemoryRecord | undefined;
+    let exact = true;
+    if (deps.memory.findArtifact) {
+      const found = await deps.memory.findArtifact(sessionId, phase, sha, marker);
+      if (found) {
+        rec = found.record;
+        exact = found.exact;
+        foreign += found.foreignIgnored;
+      }
+    } else rec = await findExact(deps.memory, sessionId, phase, sha);
     if (rec) {
-      deps.emit({ type: 'memory.verified', sessionId, phase, attempts, at: deps.clock.now().toISOString() });
+      const at = deps.clock.now().toISOString();
+      deps.emit({ type: 'memory.verified', sessionId, phase, attempts, exact, foreignIgnored: foreign, at });
+      if (!exact) deps.emit({ type: 'warning', sessionId, phase, message: `${deps.memory.describe} stored a rewritten version of the ${phase} artifact (found by session, phase and "${marker}"); the ledger keeps the original`, at });
+      if (foreign > 0) deps.emit({ type: 'warning', sessionId, phase, message: `ignored ${foreign} result(s) of other sessions while reading the ${phase} artifact back`, at });
       return { record: rec, attempts };
     }
     if (deps.clock.now().getTime() - start + delay > boundMs) {

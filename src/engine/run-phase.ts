@@ -10,7 +10,7 @@ import { crossCheckVerdict, parseVerdict, renderVerdictBody, VERDICT_JSON_SCHEMA
 import type { EngineDeps } from './deps.js';
 import { fenceUntrusted } from './fence.js';
 import { sha256 } from './hash.js';
-import { pollFor, retrieveEarlier, storeAndVerify } from './memory-io.js';
+import { markerOf, pollFor, retrieveEarlier, storeAndVerify } from './memory-io.js';
 import { artifactTitle, headerAgentFor, iterationFor, plannedFile } from './naming.js';
 import { findPatterns, renderPatterns } from './patterns.js';
 
@@ -115,7 +115,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
       parsed = composed.parsed;
       flags = composed.flags;
       verdict = composed.verdict;
-      storedByAgent = own !== undefined;
+      storedByAgent = composed.usedStored;
       if (session.handoff === 'memory' && !opts.provided && !own) {
         deps.emit({ type: 'warning', sessionId, phase, message: `the agent did not store its ${phase} artifact in memory; collab stored its final message instead`, at: at() });
       }
@@ -143,7 +143,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
     let outbox = false;
     try {
       if (storedByAgent) {
-        const found = await pollFor(deps, sessionId, phase, entry.sha256);
+        const found = await pollFor(deps, sessionId, phase, entry.sha256, markerOf(text));
         memoryId = found.record.id;
       } else {
         memoryId = (await storeAndVerify(deps, sessionId, phase, text)).memoryId;
@@ -318,7 +318,7 @@ export function composeArtifact(
   adapter: Pick<AgentAdapter, 'displayName' | 'kind' | 'headerAgentFor'>,
   result: AgentResult,
   agentStored: string | undefined,
-): { text: string; parsed: ParsedArtifact; flags: string[]; verdict?: Verdict } {
+): { text: string; parsed: ParsedArtifact; flags: string[]; usedStored: boolean; verdict?: Verdict } {
   const flags: string[] = [];
   let verdict: Verdict | undefined;
   let body: string;
@@ -347,8 +347,10 @@ export function composeArtifact(
 
   if (agentStored !== undefined) {
     const parsed = parseArtifact(agentStored, { expectSessionId: session.id, expectPhase: phase });
-    // The verdict JSON (validated) wins over the prose when both exist.
-    return { text: agentStored, parsed, flags, ...(verdict ?? parsed.verdict ? { verdict: verdict ?? parsed.verdict } : {}) };
+    const effective = verdict ?? parsed.verdict;
+    // The agent's own artifact is kept verbatim unless it claims another verdict than the checked one.
+    if (!needsVerdict || parsed.verdict === effective) return { text: agentStored, parsed, flags, usedStored: true, ...(effective ? { verdict: effective } : {}) };
+    flags.push(`the ${phase} artifact the agent stored says ${parsed.verdict ?? 'no verdict'}, the checked verdict is ${effective}; collab stored its own artifact with the checked verdict`);
   }
   if (deps.memory.remote) body = redactFor(deps, session.id, phase, 'memory', body);
   const text = formatArtifact({
@@ -365,7 +367,7 @@ export function composeArtifact(
     ...(score !== undefined ? { score } : {}),
   });
   const parsed = parseArtifact(text, { expectSessionId: session.id, expectPhase: phase });
-  return { text, parsed, flags, ...(verdict ? { verdict } : {}) };
+  return { text, parsed, flags, usedStored: false, ...(verdict ? { verdict } : {}) };
 }
 
 /** A verdict from structured output, a JSON final message, or (hand-written) markdown with a verdict. */

@@ -54,6 +54,8 @@ export interface TransportConnectOptions extends ConnectTimeouts {
   stderrTail?: () => string;
   /** Runs after the client closed (in-process: close the server and the store). */
   onClose?: () => Promise<void> | void;
+  /** The server is not on this machine: the engine redacts what it stores there. */
+  remote?: boolean;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -126,16 +128,18 @@ async function connectHttp(opts: Extract<ConnectMemoryOptions, { kind: 'http' }>
     return fetch(input, { ...init, headers: h });
   };
   const shown = `${url.origin}${url.pathname}`;
+  // Only a loopback URL keeps the text on this machine.
+  const remote = !/^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i.test(url.hostname);
   const [{ StreamableHTTPClientTransport, StreamableHTTPError }] = await Promise.all([import('@modelcontextprotocol/sdk/client/streamableHttp.js')]);
   try {
-    return await connectMemoryTransport(new StreamableHTTPClientTransport(url, { fetch: fetchWithHeaders }), { ...opts, describe: `http ${shown}` });
+    return await connectMemoryTransport(new StreamableHTTPClientTransport(url, { fetch: fetchWithHeaders }), { ...opts, describe: `http ${shown}`, remote });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
     const status = cause instanceof StreamableHTTPError ? cause.code : undefined;
     if (opts.sseFallback === false || !(status === 400 || status === 404 || status === 405)) throw err;
   }
   const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
-  return connectMemoryTransport(new SSEClientTransport(url, { fetch: fetchWithHeaders }), { ...opts, describe: `http+sse ${shown}` });
+  return connectMemoryTransport(new SSEClientTransport(url, { fetch: fetchWithHeaders }), { ...opts, describe: `http+sse ${shown}`, remote });
 }
 
 /**
@@ -196,6 +200,8 @@ export class MemoryClient implements MemoryPort {
   readonly describe: string;
   /** Tool names the server offered at connect. */
   readonly toolNames: readonly string[];
+  /** True when the server is reached over the network beyond loopback. */
+  readonly remote: boolean;
   /** Present only when the server offers `collab-memory-stats` (MemoryPort's stats is optional). */
   readonly stats?: () => Promise<MemoryStats>;
   private readonly client: Client;
@@ -209,6 +215,7 @@ export class MemoryClient implements MemoryPort {
     this.toolNames = tools;
     this.opts = opts;
     this.describe = opts.describe;
+    this.remote = opts.remote ?? false;
     this.mapping = opts.tools ?? DEFAULT_TOOL_MAPPING;
     if (tools.includes(MEMORY_TOOLS.stats)) this.stats = () => this.fetchStats();
     // A server that goes away later releases what it held (in-process: the store); calls then fail fast.

@@ -291,3 +291,25 @@ describe('engine with fakes', () => {
     expect(f.ledger.load(s.id).history).toHaveLength(0);
   });
 });
+
+describe('memory handoff with a verdict the check overrides', () => {
+  it('an agent-stored "approved" validation with a critical concern is replaced by collab\'s own artifact', async () => {
+    const a = standardAgents();
+    const f = fakeDeps({ ...a, config: { maxIterations: 1 } });
+    a.reviewer.script.validate = [
+      async (req) => {
+        const own = `**[${req.sessionId}] CODEX VALIDATION: Implementation Quality**\n\n## Validation Summary\n\nAll good.\n\n## Status\nVALIDATION_COMPLETE_APPROVED\n\nSession ID: ${req.sessionId}\nAgent: Codex CLI\nVerdict: APPROVED\nScore: 9/10\nTimestamp: 2026-12-03T10:00:00Z\n`;
+        await f.memory.store(own);
+        return verdictAnswer('APPROVED', 9, [{ severity: 'critical', title: 'allowlist spoofable' }]);
+      },
+    ];
+    const s = createSession(f.ledger, f.deps.config, { task: 'rate limiting', workDir: f.dir, now: new Date('2026-12-03T10:00:00Z'), handoff: 'memory' });
+    for (const p of ['plan', 'review', 'implement'] as const) await runPhase(f.deps, s.id, p);
+    const o = (await runPhase(f.deps, s.id, 'validate')) as PhaseOutcome;
+    expect(o.session.state).toBe('changes_requested');
+    const text = f.ledger.readArtifact(s.id, o.entry.file);
+    expect(parseArtifact(text)).toMatchObject({ verdict: 'CHANGES_REQUESTED', status: 'CHANGES_REQUESTED' });
+    expect(f.memory.records.some((r) => r.text === text)).toBe(true);
+    expect(f.events.some((e) => e.type === 'warning' && /collab stored its own artifact/.test(e.message))).toBe(true);
+  });
+});

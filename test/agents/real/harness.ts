@@ -91,3 +91,150 @@ export function progressSink(): { lines: AgentProgress[]; on: (p: AgentProgress)
   const lines: AgentProgress[] = [];
   return { lines, on: (p) => lines.push(p), text: () => lines.map((l) => `${l.kind}: ${l.text}`).join('\n') };
 }
+
+// ------------------------------------------------------------------ the whole CLI on the real binaries
+
+/** Where the CLI-level tests put the pinned binaries first, so `codex` and `claude` resolve to them. */
+export const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
+
+/** A copy of the rate-limiting workload app plus throw-away homes pointed at a model server. */
+export interface CliWorld {
+  dir: string;
+  /** The project copy collab runs in (its `.collab/` ends up here). */
+  app: string;
+  /** The memory database (XDG_DATA_HOME/collab/memory.db). */
+  xdgDataHome: string;
+  /** Full environment of the collab process. */
+  env: Record<string, string>;
+  mark: string;
+  cleanup(): void;
+}
+
+/** Result of one `node bin/collab.js ...`. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * A fresh world for `collab` on the real agents: the workload app copied the way `collab demo`
+ * copies it (without node_modules), CODEX_HOME / HOME / CLAUDE_CONFIG_DIR / XDG_DATA_HOME under a
+ * temp dir, codex and claude pointed at `modelServerUrl`, and node_modules/.bin first on PATH.
+ */
+export async function cliWorld(modelServerUrl: string, opts: { codexUrl?: string; claudeUrl?: string } = {}): Promise<CliWorld> {
+  const { cpSync } = await import('node:fs');
+  const { makeClaudeEnv, makeCodexHome } = await import('../../fixtures/model-server/agent-homes.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'collab-cli-agents-'));
+  const appSrc = path.join(ROOT, 'templates', 'workloads', 'rate-limiting', 'app');
+  const app = path.join(dir, 'app');
+  cpSync(appSrc, app, { recursive: true, filter: (src) => !path.relative(appSrc, src).split(path.sep).includes('node_modules') });
+  const xdgDataHome = path.join(dir, 'xdg-data');
+  mkdirSync(xdgDataHome, { recursive: true });
+  const codex = makeCodexHome(dir, opts.codexUrl ?? modelServerUrl);
+  const claude = makeClaudeEnv(dir, opts.claudeUrl ?? modelServerUrl);
+  const mark = randomUUID();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // Nothing of the surrounding machine's agent setup or collab setup may leak in.
+  for (const k of ['COLLAB_MEMORY_DB', 'COLLAB_TEST_KILL_AT', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'OPENAI_API_KEY', 'CODEX_API_KEY', 'FORCE_COLOR']) delete env[k];
+  for (const [k, v] of Object.entries({ ...codex, ...claude })) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  // One HOME for both programs (claude's config dir is separate anyway).
+  env.HOME = claude.HOME as string;
+  env.XDG_DATA_HOME = xdgDataHome;
+  env.PATH = `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ''}`;
+  env.NO_COLOR = '1';
+  env[MARK_VAR] = mark;
+  return { dir, app, xdgDataHome, env, mark, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs `node bin/collab.js <args>` in the world's app copy, asynchronously (the model server lives in this process). */
+export async function collab(w: CliWorld, args: string[], opts: { timeoutMs?: number } = {}): Promise<CliRun> {
+  const { spawn } = await import('node:child_process');
+  const t0 = performance.now();
+  return new Promise<CliRun>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'collab.js'), ...args], { cwd: w.app, env: w.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+      reject(new Error(`collab ${args.join(' ')} did not end within ${opts.timeoutMs ?? 150_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, opts.timeoutMs ?? 150_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+/**
+ * A pass-through proxy in front of the model server that lets a test script turns from what the
+ * request says (e.g. the session id in the prompt, unknown before collab creates the session):
+ * `onRequest` runs with the parsed body before the request is forwarded, and may `push` turns.
+ */
+export async function scriptingProxy(targetUrl: string, onRequest: (side: 'codex' | 'claude' | 'other', body: any) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const http = await import('node:http');
+  const target = new URL(targetUrl);
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      let body: any;
+      try {
+        body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const p = (req.url ?? '/').split('?')[0] ?? '/';
+      const side = req.method === 'POST' && p.endsWith('/responses') ? 'codex' : req.method === 'POST' && p.endsWith('/v1/messages') ? 'claude' : 'other';
+      try {
+        onRequest(side, body);
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `scripting proxy: ${String(err)}` } }));
+        return;
+      }
+      const headers = { ...req.headers, host: target.host, 'content-length': String(raw.length) };
+      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(raw);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The phase and session a collab prompt is for, from its first line (`# collab · <phase> · <id>`). */
+export function promptPhase(body: unknown): { phase: 'plan' | 'review' | 'implement' | 'validate' | 'pattern'; sessionId: string } | undefined {
+  const m = /# collab · (plan|review|implement|validate|extract pattern) · (SESSION-\d{8}-[A-Z0-9]{8})/.exec(JSON.stringify(body ?? null));
+  if (!m) return undefined;
+  return { phase: m[1] === 'extract pattern' ? 'pattern' : (m[1] as 'plan'), sessionId: m[2]! };
+}
