@@ -49,7 +49,11 @@ export function buildClaudeArgs(req: AgentRequest, opts: ClaudeBuildOptions = {}
   const log = (what: string) => path.join(req.logDir, logName(req.phase, req.iteration, 'claude', what));
   const mcpFile = log('mcp.json');
   const s = req.memoryServer;
-  const mcpConfig = { mcpServers: { [s.name]: { type: 'stdio', command: s.command, args: s.args, env: s.env } } };
+  // An http memory gets its token through claude's own ${VAR} expansion, so the secret never lands in the file.
+  const server = s.url
+    ? { type: 'http', url: s.url, ...(s.bearerTokenEnv ? { headers: { Authorization: `Bearer \${${s.bearerTokenEnv}}` } } : {}) }
+    : { type: 'stdio', command: s.command, args: s.args, env: s.env };
+  const mcpConfig = { mcpServers: { [s.name]: server } };
   const perms = claudePermissionsFor(req.phase, s.name);
   const args = [
     '-p',

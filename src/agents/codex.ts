@@ -77,9 +77,14 @@ export function buildCodexArgs(req: AgentRequest, opts: CodexBuildOptions = {}):
   const s = req.memoryServer;
   const key = `mcp_servers.${tomlKey(s.name)}`;
   const set = (k: string, v: string) => args.push('-c', `${key}.${k}=${v}`);
-  set('command', tomlString(s.command));
-  set('args', `[${s.args.map(tomlString).join(',')}]`);
-  if (Object.keys(s.env).length) set('env', tomlInlineTable(s.env));
+  if (s.url) {
+    set('url', tomlString(s.url));
+    if (s.bearerTokenEnv) set('bearer_token_env_var', tomlString(s.bearerTokenEnv));
+  } else {
+    set('command', tomlString(s.command));
+    set('args', `[${s.args.map(tomlString).join(',')}]`);
+    if (Object.keys(s.env).length) set('env', tomlInlineTable(s.env));
+  }
   // `codex exec` runs with approval "never": without this every call to an unannotated tool is refused.
   set('default_tools_approval_mode', tomlString('approve'));
   set('startup_timeout_sec', String(opts.memoryStartupTimeoutSec ?? 30));

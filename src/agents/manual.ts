@@ -16,13 +16,13 @@ export function manualCommand(req: AgentRequest, promptFile: string): string {
   const s = req.memoryServer;
   if (vendorFor(req.role) === 'codex') {
     const key = `mcp_servers.${s.name}`;
+    const server = s.url
+      ? ['-c', `${key}.url=${JSON.stringify(s.url)}`, ...(s.bearerTokenEnv ? ['-c', `${key}.bearer_token_env_var=${JSON.stringify(s.bearerTokenEnv)}`] : [])]
+      : ['-c', `${key}.command=${JSON.stringify(s.command)}`, '-c', `${key}.args=${JSON.stringify(s.args)}`];
     const argv = [
       'codex',
       'exec',
-      '-c',
-      `${key}.command=${JSON.stringify(s.command)}`,
-      '-c',
-      `${key}.args=${JSON.stringify(s.args)}`,
+      ...server,
       '-c',
       `${key}.default_tools_approval_mode="approve"`,
       '-s',
@@ -51,7 +51,9 @@ export function createManualAdapter(opts: { role: Role; memory: MemoryPort; cloc
       writeFileSync(promptFile, req.prompt);
       if (vendor === 'claude') {
         const mcp = path.join(req.logDir, 'manual-mcp.json');
-        writeFileSync(mcp, JSON.stringify({ mcpServers: { [req.memoryServer.name]: { command: req.memoryServer.command, args: req.memoryServer.args, env: req.memoryServer.env } } }, null, 2));
+        const s = req.memoryServer;
+        const server = s.url ? { type: 'http', url: s.url, ...(s.bearerTokenEnv ? { headers: { Authorization: `Bearer \${${s.bearerTokenEnv}}` } } : {}) } : { command: s.command, args: s.args, env: s.env };
+        writeFileSync(mcp, JSON.stringify({ mcpServers: { [s.name]: server } }, null, 2));
       }
       const before = new Set((await opts.memory.lookup(req.sessionId, req.phase)).map((r) => sha256(r.text)));
       onProgress({ kind: 'info', text: `manual: run this yourself (the prompt is in ${promptFile}):` });

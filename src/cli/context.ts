@@ -56,18 +56,25 @@ export function createContext(g: GlobalOptions, out: Output, opts: { db?: string
     dbPath,
     selfCommand,
     packageRoot: root,
-    memoryServerSpec: () => ({
-      name: config.memory.serverName,
-      command: selfCommand.command,
-      args: [...selfCommand.args, 'memory', 'serve', '--db', dbPath],
-      env: {},
-    }),
+    memoryServerSpec: () => agentMemorySpec(config, selfCommand, dbPath),
     connectMemory: async () => {
       const [{ connectMemory }, { memoryConnectOptions }] = await Promise.all([import('../memory/mcp-client.js'), import('../memory/connect-options.js')]);
       return connectMemory(memoryConnectOptions(config.memory, { dbPath, env, selfServer: ctx.memoryServerSpec() }));
     },
   };
   return ctx;
+}
+
+/** The memory server as the agents get it: the configured remote one, or collab's own over stdio. */
+export function agentMemorySpec(config: CollabConfig, self: { command: string; args: string[] }, dbPath: string): MemoryServerSpec {
+  const m = config.memory;
+  const name = m.serverName;
+  if ((m.profile === 'http' || m.profile === 'byterover') && m.url) {
+    const tokenEnv = m.authEnv ?? (m.profile === 'byterover' ? 'BYTEROVER_API_KEY' : undefined);
+    return { name, command: '', args: [], env: {}, url: m.url, ...(tokenEnv ? { bearerTokenEnv: tokenEnv } : {}) };
+  }
+  if (m.profile === 'stdio' && m.command) return { name, command: m.command, args: [...m.args], env: { ...m.env } };
+  return { name, command: self.command, args: [...self.args, 'memory', 'serve', '--db', dbPath], env: {} };
 }
 
 /** `~/x` → `$HOME/x` (config files are not expanded by a shell). */

@@ -80,12 +80,16 @@ export interface MemoryStats {
   dbPath?: string;
 }
 
-/** How an agent process can start collab's memory server itself (stdio MCP). */
+/** How an agent reaches the memory server: a stdio command it starts itself, or (with `url`) a Streamable HTTP endpoint. */
 export interface MemoryServerSpec {
   name: string;
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Set for http / byterover memory profiles: the agent connects here instead of starting `command`. */
+  url?: string;
+  /** Environment variable holding the bearer token for `url` (the token itself never goes on a command line). */
+  bearerTokenEnv?: string;
 }
 
 // ---------------------------------------------------------------- agents
