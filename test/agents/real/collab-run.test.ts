@@ -300,10 +300,10 @@ describe('collab run on the real codex and claude binaries (default roles)', () 
     expect(server.requests.filter((r) => r.side === 'codex')).toEqual([]);
     const out = dry.stdout;
     expect(out).toContain('dry run: review with codex — nothing is started');
-    expect(out).toMatch(/^ {2}codex$/m);
-    expect(out).toMatch(/^ {2}exec$/m);
+    // One shell line a user can paste: the argv, quoted.
+    expect(out).toMatch(/^ {2}codex exec --json .* -$/m);
     expect(out).toContain('--output-schema');
-    expect(out).toMatch(/-c\n {2}mcp_servers\.byterover-mcp\.command=/);
+    expect(out).toMatch(/-c 'mcp_servers\.byterover-mcp\.command=/);
     expect(out).toContain('mcp_servers.byterover-mcp.default_tools_approval_mode="approve"');
     expect(out).toContain('environment overrides:');
     expect(out).toContain('prompt (on stdin):');
