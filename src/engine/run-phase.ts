@@ -1,6 +1,6 @@
 import { extractBody, formatArtifact, formatHeader, parseArtifact } from '../core/artifact.js';
 import { CollabError, isCollabError, toCollabError } from '../core/errors.js';
-import { assertCanRun, nextCommand, PHASE_ROLE, statusFor, transition, type Phase, type Role, type Verdict } from '../core/phases.js';
+import { assertCanRun, PHASE_ROLE, statusFor, transition, type Phase, type Role, type Verdict } from '../core/phases.js';
 import type { AgentAdapter, AgentKind, AgentRequest, AgentResult, HandoffMode, ParsedArtifact } from '../core/ports.js';
 import type { ArtifactEntry, Session } from '../core/session.js';
 import { redactSecrets } from '../core/redact.js';
@@ -129,7 +129,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
         status: phase === 'validate' ? statusFor(phase, verdict) : parsed.status ?? statusFor(phase, verdict),
         ...(verdict ? { verdict } : {}),
         ...(parsed.score !== undefined ? { score: parsed.score } : {}),
-        agent: agentResult.replay ? `${adapter.displayName}` : opts.provided ? `provided (${opts.provided.source})` : adapter.displayName,
+        agent: opts.provided ? `provided (${opts.provided.source})` : adapter.displayName,
         title: parsed.title,
         createdAt: at(),
       };
@@ -157,7 +157,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
     const finalEntry: ArtifactEntry = outbox ? { ...entry, outbox: true } : { ...entry, ...(memoryId ? { memoryId } : {}), storedAt: entry.storedAt ?? at(), verifiedAt: at() };
 
     const next = transition(session, phase, verdict);
-    session = finishHistory(session, 'ok');
+    session = finishHistory(session, at(), 'ok');
     session = save(deps, {
       ...session,
       state: next.state,
@@ -188,9 +188,12 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
   } catch (err) {
     const e = toCollabError(err);
     // The state stays as it was; record the error so `status` shows it and the phase can be retried.
-    const fresh = safeLoad(deps, sessionId) ?? session;
-    const failed = finishHistory({ ...fresh, ...(fresh.history.length < session.history.length ? { history: session.history } : {}) }, e.code === 'INTERRUPTED' ? 'interrupted' : 'failed', e.message);
-    save(deps, { ...failed, lastError: { phase, code: e.code, message: e.message, at: at() } });
+    // A session file that no longer loads is left exactly as it is.
+    const fresh = safeLoad(deps, sessionId);
+    if (fresh) {
+      const failed = finishHistory({ ...fresh, ...(fresh.history.length < session.history.length ? { history: session.history } : {}) }, at(), e.code === 'INTERRUPTED' ? 'interrupted' : 'failed', e.message);
+      save(deps, { ...failed, lastError: { phase, code: e.code, message: e.message, at: at() } });
+    }
     deps.emit({ type: 'phase.failed', sessionId, phase, code: e.code, message: e.message, durationMs: deps.clock.now().getTime() - started.getTime(), at: at() });
     throw e;
   }
@@ -496,10 +499,10 @@ function pushHistory(session: Session, h: Session['history'][number]): Session {
   return { ...session, history: [...session.history, h] };
 }
 
-function finishHistory(session: Session, outcome: 'ok' | 'failed' | 'interrupted', error?: string): Session {
+function finishHistory(session: Session, finishedAt: string, outcome: 'ok' | 'failed' | 'interrupted', error?: string): Session {
   const history = [...session.history];
   const last = history[history.length - 1];
-  if (last && !last.finishedAt) history[history.length - 1] = { ...last, finishedAt: new Date().toISOString(), outcome, ...(error ? { error } : {}) };
+  if (last && !last.finishedAt) history[history.length - 1] = { ...last, finishedAt, outcome, ...(error ? { error } : {}) };
   return { ...session, history };
 }
 
@@ -538,4 +541,3 @@ export async function dryRunSession(deps: EngineDeps, session: Session, phase: P
   return { dryRun: true, phase, agent: kind, command: d.command, env: d.env, prompt: req.prompt };
 }
 
-export { nextCommand };

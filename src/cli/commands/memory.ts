@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { CollabError } from '../../core/errors.js';
 import { findSessionIds } from '../../core/session-id.js';
 import type { MemoryRecord } from '../../core/ports.js';

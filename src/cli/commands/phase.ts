@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
 import { CollabError, isCollabError } from '../../core/errors.js';
 import { nextCommand, PHASES, type Phase } from '../../core/phases.js';
 import type { AgentKind, HandoffMode, MemoryPort } from '../../core/ports.js';
