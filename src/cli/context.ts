@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CollabError } from '../core/errors.js';
+import { CollabError, isCollabError } from '../core/errors.js';
 import { parseConfig, type CollabConfig } from '../core/config.js';
 import type { Clock, MemoryPort, MemoryServerSpec } from '../core/ports.js';
 import { FsLedger } from '../ledger/fs-ledger.js';
@@ -24,8 +24,8 @@ export interface CliContext {
   /** Root of the installed package (templates/ lives there). */
   packageRoot: string;
   memoryServerSpec(): MemoryServerSpec;
-  /** Connects to the configured memory server (lazily imports the MCP code). */
-  connectMemory(): Promise<MemoryPort>;
+  /** Connects to the configured memory server (lazily imports the MCP code); `allowOffline`: a remote server that is down yields an offline port instead of an error. */
+  connectMemory(opts?: { allowOffline?: boolean }): Promise<MemoryPort>;
 }
 
 /** Root of the collab package: dist/ and src/cli/ are both two levels below it. */
@@ -57,9 +57,20 @@ export function createContext(g: GlobalOptions, out: Output, opts: { db?: string
     selfCommand,
     packageRoot: root,
     memoryServerSpec: () => agentMemorySpec(config, selfCommand, dbPath),
-    connectMemory: async () => {
+    connectMemory: async (connectOpts = {}) => {
       const [{ connectMemory }, { memoryConnectOptions }] = await Promise.all([import('../memory/mcp-client.js'), import('../memory/connect-options.js')]);
-      return connectMemory(memoryConnectOptions(config.memory, { dbPath, env, selfServer: ctx.memoryServerSpec() }));
+      // Configuration problems (no URL, no token) are errors whatever the caller wants.
+      const options = memoryConnectOptions(config.memory, { dbPath, env, selfServer: ctx.memoryServerSpec() });
+      try {
+        return await connectMemory(options);
+      } catch (err) {
+        // A remote server that is down must not stop the work: the ledger keeps the artifacts (outbox).
+        const contract = isCollabError(err) && err.details && 'problems' in err.details;
+        if (!connectOpts.allowOffline || config.memory.profile === 'local' || !isCollabError(err) || err.code !== 'MEMORY_UNAVAILABLE' || contract) throw err;
+        const { OfflineMemory } = await import('../memory/offline-memory.js');
+        out.warn(`${err.message}; working from the ledger, artifacts go to the outbox (\`collab memory sync\` later)`);
+        return new OfflineMemory(config.memory.url ?? config.memory.command ?? config.memory.profile, err.message);
+      }
     },
   };
   return ctx;

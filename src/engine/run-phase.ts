@@ -273,7 +273,12 @@ async function renderPromptWithPatterns(deps: EngineDeps, session: Session, phas
   let patterns = 'none';
   let used: string[] = [];
   if (phase === 'plan' && deps.config.patterns.limit > 0) {
-    const found = await findPatterns(deps.memory, session.task, deps.config.patterns.limit);
+    const found = await findPatterns(deps.memory, session.task, deps.config.patterns.limit).catch((err: unknown) => {
+      // Patterns are a help, not a requirement: a memory that is down must not stop the plan.
+      if (!isOutboxError(err)) throw err;
+      deps.emit({ type: 'warning', sessionId: session.id, phase, message: `no validated patterns: ${(err as Error).message}`, at: deps.clock.now().toISOString() });
+      return [];
+    });
     if (found.length) patterns = vendorOfAdapter(adapter, PHASE_ROLE[phase]) ? redactFor(deps, session.id, phase, 'prompt', renderPatterns(found)) : renderPatterns(found);
     used = found.map((p) => `${p.title} (${p.sessionId})`);
   }
@@ -408,7 +413,13 @@ function sniffVerdict(text: string): { markdownVerdict: Verdict; markdownScore?:
 
 /** In memory handoff: the artifact the agent stored itself (new since the phase started), if any. */
 async function findAgentStored(deps: EngineDeps, sessionId: string, phase: Phase, known: Set<string>): Promise<{ text: string } | undefined> {
-  const records = await deps.memory.lookup(sessionId, phase);
+  let records;
+  try {
+    records = await deps.memory.lookup(sessionId, phase);
+  } catch (err) {
+    if (isOutboxError(err)) return undefined;
+    throw err;
+  }
   for (const r of [...records].reverse()) {
     if (known.has(sha256(r.text))) continue;
     try {

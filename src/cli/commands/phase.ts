@@ -66,7 +66,7 @@ async function withEngine<T>(ctx: CliContext, flags: PhaseFlags, fn: (deps: Engi
   };
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
-  const memory = await ctx.connectMemory();
+  const memory = await ctx.connectMemory({ allowOffline: true });
   try {
     const deps = buildEngineDeps(ctx, memory, { ...(flags.cassette ? { cassette: flags.cassette } : {}), signal: ac.signal });
     return await fn(deps, memory);
