@@ -67,7 +67,7 @@ export function createReplayAdapter(opts: { cassetteDir: string; role: Role }): 
       const t0 = Date.now();
       const steps = cassette.phases[req.phase];
       const step = steps[Math.min(req.iteration, steps.length) - 1] ?? steps[steps.length - 1]!;
-      onProgress({ kind: 'info', text: `replay: playing the recorded ${vendor.name} answer for ${req.phase} (cassette "${cassette.name}", step ${Math.min(req.iteration, steps.length)}/${steps.length}) — no model is called` });
+      onProgress({ kind: 'info', text: `replay: playing the recorded ${vendor.name} answer for ${req.phase} (cassette "${cassette.name}", step ${Math.min(req.iteration, steps.length)}/${steps.length}, recorded for the task "${cassette.task}") — no model is called` });
       const read = (rel: string) => readFileSync(path.resolve(opts.cassetteDir, rel), 'utf8').replaceAll('{{sessionId}}', req.sessionId);
       let filesChanged: string[] | undefined;
       if (step.files) {

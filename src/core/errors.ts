@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'SESSION_LOCKED', // another collab holds the session
   'CORRUPT_SESSION', // session.json or an artifact file unreadable / fails its schema
   'CONFIG_INVALID', // .collab/config.json fails the config schema
+  'LEDGER_UNWRITABLE', // .collab/ cannot be written (permissions, read-only file system, disk full)
   'TEMPLATE_ERROR', // unknown / missing template variable, missing template
   'ARTIFACT_INVALID', // an agent's output that does not parse as the phase's artifact
   'MEMORY_UNAVAILABLE', // memory server cannot start / connect / answer

@@ -1,5 +1,6 @@
 import { customAlphabet } from 'nanoid';
 import { CollabError } from '../core/errors.js';
+import { sanitizeAgentText } from '../core/sanitize.js';
 import { ROLES } from '../core/phases.js';
 import type { HandoffMode } from '../core/ports.js';
 import type { LedgerPort, Session } from '../core/session.js';
@@ -31,7 +32,8 @@ export function createSession(ledger: LedgerPort, config: CollabConfig, opts: Ne
 
 /** The session `createSession` would write, without writing anything (validates the task, picks a free id). */
 export function draftSession(ledger: LedgerPort, config: CollabConfig, opts: NewSessionOptions): Session {
-  const task = opts.task.replace(/\s+/g, ' ').trim();
+  // The task is shown in terminals and prompts: no escape sequences or control characters in it.
+  const task = sanitizeAgentText(opts.task).text.replace(/\s+/g, ' ').trim();
   if (!task) throw new CollabError('USAGE', 'the task is empty: say what to build, e.g. collab start "rate limiting"');
   if (task.length > 2000) throw new CollabError('USAGE', `the task is ${task.length} characters; keep it under 2000 (put details in --plan-file)`);
   const id = generateSessionId({ now: opts.now, random: random8, isTaken: (x) => ledger.exists(x) });
@@ -42,7 +44,7 @@ export function draftSession(ledger: LedgerPort, config: CollabConfig, opts: New
     version: 1,
     id,
     task,
-    title: opts.title ?? titleFromTask(task),
+    title: opts.title ? titleFromTask(sanitizeAgentText(opts.title).text) : titleFromTask(task),
     createdAt: at,
     updatedAt: at,
     state: 'created',

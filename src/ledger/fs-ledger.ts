@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CollabError } from '../core/errors.js';
+import { CollabError, isCollabError } from '../core/errors.js';
+import { sessionInconsistency } from '../core/session-check.js';
 import { assertSessionId, isSessionId } from '../core/session-id.js';
 import { sessionSchema, type LedgerPort, type Session } from '../core/session.js';
 import { isArtifactFileName } from '../core/artifact-file-name.js';
@@ -97,6 +98,8 @@ export class FsLedger implements LedgerPort {
     const parsed = sessionSchema.safeParse(json);
     if (!parsed.success) throw this.corrupt(id, file, `fails the session schema: ${describeIssues(parsed.error.issues)}`, parsed.error);
     if (parsed.data.id !== id) throw this.corrupt(id, file, `names session ${parsed.data.id} but lives in the directory of ${id}`);
+    const inconsistent = sessionInconsistency(parsed.data);
+    if (inconsistent) throw this.corrupt(id, file, `does not add up: ${inconsistent}`);
     return parsed.data;
   }
 
@@ -180,13 +183,19 @@ export class FsLedger implements LedgerPort {
   /** Takes the session lock; SESSION_LOCKED while a live collab holds it, stale locks are taken over. */
   lock(id: string, opts: { command?: string } = {}): LockHandle {
     const dir = this.requireDir(id);
-    const handle = acquireLock(join(dir, LOCK_FILE), {
-      pid: this.pid,
-      hostname: this.hostname,
-      isAlive: this.isAlive,
-      label: `session ${id}`,
-      ...(opts.command === undefined ? {} : { command: opts.command }),
-    });
+    let handle: LockHandle;
+    try {
+      handle = acquireLock(join(dir, LOCK_FILE), {
+        pid: this.pid,
+        hostname: this.hostname,
+        isAlive: this.isAlive,
+        label: `session ${id}`,
+        ...(opts.command === undefined ? {} : { command: opts.command }),
+      });
+    } catch (err) {
+      if (isCollabError(err)) throw err;
+      throw ioError('lock', join(dir, LOCK_FILE), err);
+    }
     // Holding the lock, nobody else writes here: old temp files are crash leftovers.
     sweepTempLeftovers(dir);
     return handle;
@@ -352,8 +361,22 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** Errno codes that mean "the ledger cannot be written here", not a bug. */
+const UNWRITABLE: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a path component is not a directory',
+};
+
 function ioError(action: string, path: string, err: unknown): CollabError {
   const e = err as NodeJS.ErrnoException;
+  const why = e.code ? UNWRITABLE[e.code] : undefined;
+  if (why) {
+    return new CollabError('LEDGER_UNWRITABLE', `cannot ${action} ${path}: ${why}`, { cause: err, details: { path }, hint: 'fix the permissions of .collab/ (or free space), or run collab where you can write' });
+  }
   return new CollabError('INTERNAL', `cannot ${action} ${path}: ${e.code ?? oneLine(String(e.message ?? err))}`, { cause: err, details: { path } });
 }
 

@@ -5,7 +5,7 @@
  * Only the embedded MCP server uses this class; collab itself reaches memory as an MCP client.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CollabError, firstLine } from '../core/errors.js';
@@ -115,7 +115,7 @@ export class SqliteStore {
     this.now = opts.now ?? (() => new Date());
     let db: Database.Database | undefined;
     try {
-      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      if (this.path !== ':memory:') makeParents(dirname(this.path));
       db = new Database(this.path);
       // busy_timeout first: switching to WAL needs a lock another server process may hold.
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
@@ -397,4 +397,20 @@ function toRecord(r: Row, score?: number): StoredRecord {
   };
   if (score !== undefined) rec.score = Math.round(score * 1000) / 1000;
   return rec;
+}
+
+/**
+ * Creates a directory and its missing parents one level at a time. Node's own recursive mkdir
+ * spins forever on file systems that answer ENOENT for every create (/proc); this fails instead.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  let d = dir;
+  while (!existsSync(d)) {
+    missing.unshift(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing) mkdirSync(m);
 }

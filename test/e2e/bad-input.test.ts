@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collab, tempDir } from '../helpers/cli.js';
@@ -81,6 +81,83 @@ describe('bad input: one line on stderr, a non-zero exit, nothing stored changes
       expect(r.stderr).toMatch(/session\.json/);
     }
     expect(snapshot(path.join(other, '.collab'))).toEqual(before);
+  });
+
+  it('a ledger that cannot be written is a one-line LEDGER_UNWRITABLE (exit 6), not a crash', () => {
+    const other = tempDir('collab-unwritable-');
+    writeFileSync(path.join(other, '.collab'), 'not a directory');
+    const r = collab(['start', 'rate limiting'], { cwd: other, dataHome });
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a directory/);
+    expect(readFileSync(path.join(other, '.collab'), 'utf8')).toBe('not a directory');
+  });
+
+  it('a database path the system cannot create under fails at once', () => {
+    const r = collab(['memory', 'stats', '--db', '/proc/collab-nope/x.db'], { cwd, dataHome, timeoutMs: 20_000 });
+    expect(r.code).toBe(7);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('demo --dir naming a file is a usage error', () => {
+    const file = path.join(tempDir(), 'f');
+    writeFileSync(file, 'x');
+    const r = collab(['demo', '--dir', file, '--no-checks'], { cwd, dataHome });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a directory/);
+  });
+
+  it('a hand-edited state that its artifacts do not back is refused, and the file is left as it is', () => {
+    const other = tempDir('collab-edit-');
+    mkdirSync(path.join(other, '.collab'), { recursive: true });
+    writeFileSync(path.join(other, '.collab', 'config.json'), JSON.stringify(replayConfig));
+    expect(collab(['start', 'rate limiting'], { cwd: other, dataHome }).code).toBe(0);
+    const sid = readFileSync(path.join(other, '.collab', 'current'), 'utf8').trim();
+    const file = path.join(other, '.collab', 'sessions', sid, 'session.json');
+    const s = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...s, state: 'validated' }));
+    const before = readFileSync(file, 'utf8');
+    const r = collab(['extract-pattern'], { cwd: other, dataHome });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/does not add up: its state is validated but its last artifact is 01-plan\.md/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    const patterns = JSON.parse(collab(['patterns', '--json'], { cwd: other, dataHome }).stdout) as { count: number };
+    expect(patterns.count).toBe(0);
+  });
+
+  it('terminal escapes in a task never reach the ledger, the terminal or the prompt', () => {
+    const other = tempDir('collab-esc-');
+    mkdirSync(path.join(other, '.collab'), { recursive: true });
+    writeFileSync(path.join(other, '.collab', 'config.json'), JSON.stringify(replayConfig));
+    expect(collab(['start', 'rate \x1b[31mlimiting\x1b]0;pwned\x07 now'], { cwd: other, dataHome }).code).toBe(0);
+    const st = collab(['status', '--json'], { cwd: other, dataHome });
+    const s = JSON.parse(st.stdout) as { task: string; title: string };
+    expect(s.task).toBe('rate limiting now');
+    expect(collab(['list'], { cwd: other, dataHome }).stdout).not.toContain('\x1b');
+  });
+
+  it('status and show tell an edited or deleted artifact file apart, and show goes on', () => {
+    const other = tempDir('collab-integrity-');
+    mkdirSync(path.join(other, '.collab'), { recursive: true });
+    writeFileSync(path.join(other, '.collab', 'config.json'), JSON.stringify(replayConfig));
+    expect(collab(['start', 'rate limiting'], { cwd: other, dataHome }).code).toBe(0);
+    expect(collab(['review'], { cwd: other, dataHome }).code).toBe(0);
+    const sid = readFileSync(path.join(other, '.collab', 'current'), 'utf8').trim();
+    const dir = path.join(other, '.collab', 'sessions', sid);
+    writeFileSync(path.join(dir, '01-plan.md'), `${readFileSync(path.join(dir, '01-plan.md'), 'utf8')}\nHAND EDIT\n`);
+    const st = JSON.parse(collab(['status', '--json'], { cwd: other, dataHome }).stdout) as { artifacts: { integrity: string }[] };
+    expect(st.artifacts.map((a) => a.integrity)).toEqual(['modified', 'ok']);
+    const review = readFileSync(path.join(dir, '02-review.md'), 'utf8');
+    rmSync(path.join(dir, '02-review.md'));
+    const show = collab(['show'], { cwd: other, dataHome });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/01-plan\.md \(changed since collab wrote it/);
+    expect(show.stdout).toMatch(/02-review\.md: missing from the ledger/);
+    expect(collab(['status'], { cwd: other, dataHome }).stdout).toMatch(/02-review\.md.*file missing from the ledger/);
+    // the phase after it still works: direct handoff reads the review back from memory (hash-checked)
+    const impl = collab(['implement'], { cwd: other, dataHome });
+    expect(impl.code, impl.stderr).toBe(0);
+    expect(review.length).toBeGreaterThan(0);
   });
 
   it('an invalid config is reported with every problem in one line', () => {

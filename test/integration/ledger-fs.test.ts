@@ -51,8 +51,13 @@ describe('FsLedger sessions', () => {
     expect(ledger.exists(ID)).toBe(true);
     expect(readdirSync(join(root, 'sessions', ID)).sort()).toEqual(['logs', 'session.json']);
     expect(ledger.load(ID)).toEqual(sampleSession(ID));
-    ledger.save({ ...ledger.load(ID), state: 'planned', status: 'AWAITING_CODEX_REVIEW' });
-    expect(ledger.load(ID).state).toBe('planned');
+    ledger.save({ ...ledger.load(ID), title: 'Renamed', maxIterations: 5 });
+    expect(ledger.load(ID)).toMatchObject({ title: 'Renamed', maxIterations: 5 });
+    // A state its artifacts do not lead to (a hand edit) is refused on load, and the file is left as it is.
+    ledger.save({ ...ledger.load(ID), state: 'validated' });
+    const edited = readFileSync(join(root, 'sessions', ID, 'session.json'), 'utf8');
+    expect(() => ledger.load(ID)).toThrow(expect.objectContaining({ code: 'CORRUPT_SESSION', message: expect.stringMatching(/state is validated but it has no artifacts/) }));
+    expect(readFileSync(join(root, 'sessions', ID, 'session.json'), 'utf8')).toBe(edited);
     // No temp files left behind.
     expect(readdirSync(join(root, 'sessions', ID)).sort()).toEqual(['logs', 'session.json']);
   });

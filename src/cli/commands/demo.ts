@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CollabError } from '../../core/errors.js';
@@ -89,6 +89,7 @@ export const demoCommand: Handler = async (cmd, g, out) => {
 function prepareDir(dir: string | undefined): string {
   if (!dir) return mkdtempSync(path.join(tmpdir(), 'collab-demo-'));
   if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new CollabError('USAGE', `--dir ${dir}: not a directory`);
     if (readdirSync(dir).length > 0) throw new CollabError('USAGE', `--dir ${dir} is not empty; the demo needs an empty or new directory so it overwrites nothing`);
     return dir;
   }

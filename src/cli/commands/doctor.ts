@@ -63,6 +63,7 @@ export const doctorCommand: Handler = async (_cmd, g, out) => {
   }
   out.line(`roles   ${roles}`);
   if (blocking.length) out.line(out.c.red(`${blocking.length} problem(s) block the configured roles`));
+  else if (checks.some((c) => !c.ok)) out.line(`ready for the configured roles (${roles}); what is missing above is needed only by other roles`);
   else out.line('ready');
   return blocking.length ? 1 : 0;
 };

@@ -1,13 +1,29 @@
-import { CollabError } from '../../core/errors.js';
+import { CollabError, isCollabError } from '../../core/errors.js';
 import { canAbort, nextCommand, PHASES, type Phase } from '../../core/phases.js';
-import type { Session } from '../../core/session.js';
+import type { ArtifactEntry, Session } from '../../core/session.js';
+import { sha256 } from '../../engine/hash.js';
 import { buildReport, type Report } from '../../engine/report.js';
 import { createContext, type CliContext } from '../context.js';
 import type { Handler } from '../program.js';
 import { resolveSession } from '../session-arg.js';
 
+/** Whether an artifact file is still what collab wrote: `ok`, `modified` (hash differs) or `missing`. */
+export type Integrity = 'ok' | 'modified' | 'missing';
+
+/** Reads an artifact file and checks it against its recorded sha256. */
+export function readChecked(ctx: CliContext, id: string, a: ArtifactEntry): { text: string | null; integrity: Integrity } {
+  let text: string;
+  try {
+    text = ctx.ledger.readArtifact(id, a.file);
+  } catch (err) {
+    if (isCollabError(err) && err.code === 'NOT_FOUND') return { text: null, integrity: 'missing' };
+    throw err;
+  }
+  return { text, integrity: sha256(text) === a.sha256 ? 'ok' : 'modified' };
+}
+
 /** The documented `status --json` shape (docs/json.md). */
-export function statusJson(s: Session) {
+export function statusJson(s: Session, integrity: (a: ArtifactEntry) => Integrity = () => 'ok') {
   return {
     id: s.id,
     task: s.task,
@@ -38,6 +54,7 @@ export function statusJson(s: Session) {
       sha256: a.sha256,
       memoryId: a.memoryId ?? null,
       inMemory: !a.outbox,
+      integrity: integrity(a),
       createdAt: a.createdAt,
     })),
   };
@@ -48,8 +65,9 @@ export const statusCommand: Handler = async (cmd, g, out) => {
   const [arg] = cmd.processedArgs as [string | undefined];
   const ctx = createContext(g, out);
   const s = ctx.ledger.load(resolveSession(ctx.ledger, arg));
+  const integrity = new Map(s.artifacts.map((a) => [a.file, readChecked(ctx, s.id, a).integrity]));
   if (g.json) {
-    out.json(statusJson(s));
+    out.json(statusJson(s, (a) => integrity.get(a.file) ?? 'missing'));
     return 0;
   }
   const c = out.c;
@@ -57,7 +75,12 @@ export const statusCommand: Handler = async (cmd, g, out) => {
   out.line(`state      ${s.state}${s.status ? `  (${s.status})` : ''}`);
   out.line(`rounds     review ${s.reviewRound}, implementation ${s.iteration} of max ${s.maxIterations}`);
   out.line(`handoff    ${s.handoff}`);
-  for (const a of s.artifacts) out.line(`  ${a.outbox ? c.yellow('↑') : c.green('✔')} ${a.file.padEnd(22)} ${a.status}${a.verdict ? ` ${a.verdict}` : ''}${a.score !== undefined ? ` ${a.score}/10` : ''}  ${c.dim(a.agent)}`);
+  for (const a of s.artifacts) {
+    const state = integrity.get(a.file);
+    const mark = state === 'missing' ? c.red('✖') : state === 'modified' ? c.yellow('✎') : a.outbox ? c.yellow('↑') : c.green('✔');
+    const note = state === 'missing' ? c.red('  file missing from the ledger') : state === 'modified' ? c.yellow('  file changed since collab wrote it') : '';
+    out.line(`  ${mark} ${a.file.padEnd(22)} ${a.status}${a.verdict ? ` ${a.verdict}` : ''}${a.score !== undefined ? ` ${a.score}/10` : ''}  ${c.dim(a.agent)}${note}`);
+  }
   const outbox = s.artifacts.filter((a) => a.outbox);
   if (outbox.length) out.line(c.yellow(`outbox     ${outbox.map((a) => a.file).join(', ')} not yet in memory — run \`collab memory sync\``));
   if (s.pending) out.line(`  ${c.yellow('…')} ${s.pending.file} written, not yet confirmed in memory (the next run continues from it)`);
@@ -100,13 +123,18 @@ export const showCommand: Handler = async (cmd, g, out) => {
   const s = ctx.ledger.load(resolveSession(ctx.ledger, arg));
   const entries = s.artifacts.filter((a) => !phase || a.phase === (phase as Phase));
   if (phase && entries.length === 0) throw new CollabError('NOT_FOUND', `${s.id} has no ${phase} artifact yet`, { hint: nextCommand(s.state) ? `run \`${nextCommand(s.state)}\`` : undefined });
-  const docs = entries.map((a) => ({ phase: a.phase, iteration: a.iteration, file: a.file, status: a.status, verdict: a.verdict ?? null, score: a.score ?? null, sha256: a.sha256, text: ctx.ledger.readArtifact(s.id, a.file) }));
+  const docs = entries.map((a) => ({ phase: a.phase, iteration: a.iteration, file: a.file, status: a.status, verdict: a.verdict ?? null, score: a.score ?? null, sha256: a.sha256, ...readChecked(ctx, s.id, a) }));
   if (g.json) {
     out.json({ id: s.id, artifacts: docs });
     return 0;
   }
   for (const d of docs) {
-    out.line(out.c.dim(`── ${d.file} ──`));
+    if (d.text === null) {
+      out.line(out.c.red(`── ${d.file}: missing from the ledger — memory may still hold it: collab memory search ${s.id} ──`));
+      out.line();
+      continue;
+    }
+    out.line(out.c.dim(`── ${d.file}${d.integrity === 'modified' ? ' (changed since collab wrote it: sha256 differs)' : ''} ──`));
     out.line(d.text.trimEnd());
     out.line();
   }
@@ -151,7 +179,9 @@ export const reportCommand: Handler = async (cmd, g, out) => {
   const ctx = createContext(g, out);
   const id = resolveSession(ctx.ledger, arg);
   const s = ctx.ledger.load(id);
-  const r = buildReport(s, (f) => ctx.ledger.readArtifact(id, f), ctx.ledger.readEvents(id));
+  // A missing or edited file only thins the summary; the report still shows the timeline.
+  const byFile = new Map(s.artifacts.map((a) => [a.file, a]));
+  const r = buildReport(s, (f) => readChecked(ctx, id, byFile.get(f)!).text ?? '', ctx.ledger.readEvents(id));
   if (g.json) out.json(r);
   else printReport(ctx, r);
   return 0;
