@@ -5,7 +5,7 @@
  * session's artifacts from being mistaken for another's.
  */
 import { CollabError } from './errors.js';
-import { PHASES, STATUSES, statusFor, type ArtifactStatus, type Phase, type Verdict } from './phases.js';
+import { PHASE_WORDS, PHASES, STATUSES, statusFor, type ArtifactStatus, type Phase, type Verdict } from './phases.js';
 import type { ParsedArtifact } from './ports.js';
 import { assertSessionId, findMalformedSessionIds, findSessionIds } from './session-id.js';
 
@@ -396,18 +396,7 @@ function kindPhase(kind: string): Phase | undefined {
 }
 
 function phaseAlias(value: string): Phase | undefined {
-  const v = firstToken(value).toLowerCase();
-  const map: Record<string, Phase> = {
-    plan: 'plan',
-    planning: 'plan',
-    review: 'review',
-    implement: 'implement',
-    implementation: 'implement',
-    validate: 'validate',
-    validation: 'validate',
-    pattern: 'pattern',
-  };
-  return map[v];
+  return PHASE_WORDS[firstToken(value).toLowerCase()];
 }
 
 function firstToken(value: string): string {

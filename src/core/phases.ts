@@ -4,6 +4,18 @@ import { CollabError } from './errors.js';
 export const PHASES = ['plan', 'review', 'implement', 'validate', 'pattern'] as const;
 export type Phase = (typeof PHASES)[number];
 
+/** Words agents write for a phase (`Phase: implementation`), lower case. */
+export const PHASE_WORDS: Readonly<Record<string, Phase>> = {
+  plan: 'plan',
+  planning: 'plan',
+  review: 'review',
+  implement: 'implement',
+  implementation: 'implement',
+  validate: 'validate',
+  validation: 'validate',
+  pattern: 'pattern',
+};
+
 /** Session states (DESIGN §3). `created` exists only between `collab start` and a plan that succeeded. */
 export const STATES = ['created', 'planned', 'replan', 'reviewed', 'implemented', 'changes_requested', 'validated', 'pattern_extracted', 'aborted'] as const;
 export type SessionState = (typeof STATES)[number];

@@ -6,7 +6,7 @@
  * texts the artifact parser would reject (free knowledge, other tools' notes, half-formatted agent
  * output). It never throws: malformed id look-alikes are reported so the caller decides.
  */
-import { PHASES, type Phase } from '../core/phases.js';
+import { PHASE_WORDS, PHASES, type Phase } from '../core/phases.js';
 import { findSessionIds, isSessionId } from '../core/session-id.js';
 
 /** What the sniffer found; null where the text does not say. */
@@ -43,16 +43,6 @@ const PHASE_LINE = /^[\s>*_-]*phase[\s*_]*:[\s*_]*([A-Za-z]+)[\s*_.]*$/i;
 const ID_LIKE = /SESSION-[A-Za-z0-9_-]*/gi;
 const SOURCE_ID_LIKE = /(?<![A-Za-z0-9])SESSION-\d[A-Za-z0-9_-]*/gi;
 
-const PHASE_WORDS: Record<string, Phase> = {
-  plan: 'plan',
-  planning: 'plan',
-  review: 'review',
-  implement: 'implement',
-  implementation: 'implement',
-  validate: 'validate',
-  validation: 'validate',
-  pattern: 'pattern',
-};
 
 /** Reads session id, phase, kind and title from a stored text; never throws. */
 export function sniffArtifact(text: string): SniffedArtifact {

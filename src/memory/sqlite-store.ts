@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CollabError, firstLine } from '../core/errors.js';
 import { PHASES, type Phase } from '../core/phases.js';
+import type { MemoryStats } from '../core/ports.js';
 import { assertSessionId, findSessionIds, isSessionId } from '../core/session-id.js';
 import { isPhase, sniffArtifact } from './sniff-artifact.js';
 
@@ -39,17 +40,8 @@ export interface StoreOutcome {
   title: string | null;
 }
 
-/** Counts, size and dates of the store (the shape of MemoryStats). */
-export interface StoreStats {
-  records: number;
-  sessions: number;
-  patterns: number;
-  bytes: number;
-  oldest?: string;
-  newest?: string;
-  byPhase: Record<string, number>;
-  dbPath: string;
-}
+/** Counts, size and dates of the store (MemoryStats, with the database path always known). */
+export type StoreStats = MemoryStats & { dbPath: string };
 
 /** Options of the store; the clock is injectable so tests get stable dates. */
 export interface SqliteStoreOptions {
