@@ -173,6 +173,9 @@ export function sanitizeAgentText(text: string): SanitizeResult {
   const controls = (t.match(C0) ?? []).length + (t.match(C1) ?? []).length + (t.match(/\x1b/g) ?? []).length;
   t = t.replace(C0, '').replace(C1, '').replace(/\x1b/g, '');
   if (controls || crs) warnings.push(`removed ${controls + crs} control character(s)${crs ? ` (${crs} carriage return(s) became line breaks)` : ''}`);
+  // Agent output reaches us decoded with replacement: U+FFFD marks bytes that were not valid UTF-8.
+  const replaced = (t.match(/\uFFFD/g) ?? []).length;
+  if (replaced) warnings.push(`invalid UTF-8 in the agent's output: ${replaced} sequence(s) replaced with U+FFFD`);
   return { text: t, warnings, repaired: moji.repaired };
 }
 

@@ -118,3 +118,11 @@ describe('decodeAgentBytes', () => {
     expect(r.warnings).toEqual([`invalid UTF-8: ${n} byte(s) replaced with U+FFFD`]);
   });
 });
+
+describe('invalid UTF-8 that reached us already replaced', () => {
+  it('warns with the number of U+FFFD sequences and keeps the text', () => {
+    const r = sanitizeAgentText('ok \uFFFD and \uFFFD\uFFFD');
+    expect(r.text).toBe('ok \uFFFD and \uFFFD\uFFFD');
+    expect(r.warnings).toContain("invalid UTF-8 in the agent's output: 3 sequence(s) replaced with U+FFFD");
+  });
+});
