@@ -99,6 +99,7 @@ export async function runCli(argv: string[], version: string): Promise<number> {
     .command('abort')
     .description('abort a session (it can no longer run phases)')
     .argument('[session]', 'session id (default: .collab/current)')
+    .option('--force', 'interrupt the collab on this machine that holds the session (e.g. a manual phase waiting for an answer) first')
     .action(action(async () => (await import('./commands/read.js')).abortCommand));
 
   program.command('status').description('state of a session').argument('[session]').addOption(jsonOpt()).action(action(async () => (await import('./commands/read.js')).statusCommand));

@@ -78,6 +78,29 @@ describe('manual agent: the seed workflow by hand', () => {
     expect(ok.stdout).toContain('FEEDBACK_PROVIDED');
   });
 
+  it('abort while a manual phase waits: refused with the way out, and --force interrupts the waiter first', async () => {
+    const { cwd, dataHome } = project({ roles: { planner: { agent: 'replay' }, reviewer: { agent: 'manual', retries: 0 } }, manual: { waitSec: 60 } });
+    expect(collab(['start', 'rate limiting'], { cwd, dataHome }).code).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'review'], { cwd, env: { ...process.env, XDG_DATA_HOME: dataHome, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const waiting = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('waiting up to')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waiting;
+    const refused = collab(['abort'], { cwd, dataHome });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/collab abort --force/);
+    const forced = collab(['abort', '--force'], { cwd, dataHome });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(await exited).toBe(130);
+    const s = JSON.parse(collab(['status', '--json'], { cwd, dataHome }).stdout) as { state: string };
+    expect(s.state).toBe('aborted');
+  });
+
   it('gives up after waitSec with the command to hand the answer in, leaving the session as it was', () => {
     const { cwd, dataHome } = project({ roles: { planner: { agent: 'replay' }, reviewer: { agent: 'manual', retries: 0 } }, manual: { waitSec: 1 } });
     expect(collab(['start', 'rate limiting'], { cwd, dataHome }).code).toBe(0);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { CollabError, isCollabError } from '../../core/errors.js';
 import { canAbort, nextCommand, PHASES, type Phase } from '../../core/phases.js';
 import type { ArtifactEntry, Session } from '../../core/session.js';
@@ -187,12 +188,40 @@ export const reportCommand: Handler = async (cmd, g, out) => {
   return 0;
 };
 
-/** `collab abort [session]`. */
+/** Takes the session lock; with `force`, first interrupts the collab on this host that holds it (e.g. a manual phase waiting for an answer). */
+async function lockForAbort(ctx: CliContext, id: string, force: boolean): Promise<{ release(): void }> {
+  try {
+    return ctx.ledger.lock(id);
+  } catch (err) {
+    if (!isCollabError(err) || err.code !== 'SESSION_LOCKED') throw err;
+    // Only a collab on this machine can be interrupted; one elsewhere keeps its lock.
+    const pid = err.details?.hostname === hostname() ? (err.details?.pid as number | undefined) : undefined;
+    if (pid === undefined) throw err;
+    if (!force) throw new CollabError('SESSION_LOCKED', err.message, { hint: '`collab abort --force` interrupts it, then aborts' });
+    ctx.out.info(`interrupting collab pid ${pid}, which holds ${id}…`);
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // it ended on its own in the meantime
+    }
+    for (let waited = 0; waited < 15_000; waited += 200) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        return ctx.ledger.lock(id);
+      } catch (again) {
+        if (!isCollabError(again) || again.code !== 'SESSION_LOCKED') throw again;
+      }
+    }
+    throw new CollabError('SESSION_LOCKED', `collab pid ${pid} did not release ${id} within 15s of an interrupt`, { hint: `stop it yourself (kill ${pid}) and run collab abort again` });
+  }
+}
+
+/** `collab abort [session] [--force]`. */
 export const abortCommand: Handler = async (cmd, g, out) => {
   const [arg] = cmd.processedArgs as [string | undefined];
   const ctx = createContext(g, out);
   const id = resolveSession(ctx.ledger, arg);
-  const lock = ctx.ledger.lock(id);
+  const lock = await lockForAbort(ctx, id, Boolean(cmd.opts<{ force?: boolean }>().force));
   try {
     const s = ctx.ledger.load(id);
     if (!canAbort(s.state)) throw new CollabError('PHASE_ORDER', `${id} is ${s.state.replace('_', ' ')}; there is nothing to abort`);
