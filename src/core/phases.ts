@@ -96,11 +96,6 @@ export function nextCommand(state: SessionState): string | undefined {
   return p ? PHASE_COMMAND[p] : undefined;
 }
 
-/** True when `phase` may run now; pure. */
-export function canRun(view: MachineView, phase: Phase): boolean {
-  return checkRun(view, phase) === undefined;
-}
-
 /** Throws PHASE_ORDER / ITERATION_LIMIT when `phase` may not run from this state, naming the command to run instead. */
 export function assertCanRun(view: MachineView, phase: Phase): void {
   const err = checkRun(view, phase);

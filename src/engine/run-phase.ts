@@ -202,7 +202,7 @@ async function runLocked(deps: EngineDeps, sessionId: string, phase: Phase, opts
 /** Builds the agent request: earlier artifacts (verified), patterns, the rendered prompt. */
 async function buildRequest(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: AgentAdapter, onPatterns?: (titles: string[]) => void, logDir?: string): Promise<AgentRequest> {
   const role = PHASE_ROLE[phase];
-  const { prompt, patterns } = await renderPromptWithPatterns(deps, session, phase, iteration, adapter);
+  const { prompt, patterns } = await renderPrompt(deps, session, phase, iteration, adapter);
   onPatterns?.(patterns);
   const roleCfg = deps.config.roles[role];
   return {
@@ -242,13 +242,8 @@ function inputsFor(session: Session, phase: Phase): ArtifactEntry[] {
   }
 }
 
-/** Renders the phase's template with the full variable set. */
-export async function renderPrompt(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: Pick<AgentAdapter, 'displayName' | 'kind' | 'headerAgentFor'>): Promise<string> {
-  return (await renderPromptWithPatterns(deps, session, phase, iteration, adapter)).prompt;
-}
-
-/** The prompt and the validated patterns it carries (as "title (session)"). */
-async function renderPromptWithPatterns(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: Pick<AgentAdapter, 'displayName' | 'kind' | 'headerAgentFor'>): Promise<{ prompt: string; patterns: string[] }> {
+/** Renders the phase's template with the full variable set; also returns the validated patterns it carries ("title (session)"). */
+async function renderPrompt(deps: EngineDeps, session: Session, phase: Phase, iteration: number, adapter: Pick<AgentAdapter, 'displayName' | 'kind' | 'headerAgentFor'>): Promise<{ prompt: string; patterns: string[] }> {
   const inputs = inputsFor(session, phase);
   let previous: string;
   let openQuestions = 'none';
