@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Role } from '../core/phases.js';
-import type { AgentAdapter, AgentProgress, AgentRequest, ProcessRunner } from '../core/ports.js';
+import type { AgentAdapter, AgentProgress, AgentRequest, MemoryServerSpec, ProcessRunner } from '../core/ports.js';
 import { type AgentInvocation, definedEnv, rulesFor, runInvocation, toResult } from './shared-run.js';
 import { type AgentOutcome, type OutcomeRules, type RunFacts, absoluteIn, isEditingPhase, judgeFinalMessage, logName, num, obj, parseJsonLine, preview, processFailure, str } from './shared-outcome.js';
 
@@ -44,16 +44,20 @@ export function claudePermissionsFor(phase: AgentRequest['phase'], memoryServer:
   return { mode: 'dontAsk', allowedTools: [memory, ...READ_TOOLS] };
 }
 
+/** The `--mcp-config` document for the memory server; an http memory gets its token through claude's own ${VAR} expansion, so the secret never lands in the file. */
+export function claudeMcpConfig(s: MemoryServerSpec): { mcpServers: Record<string, unknown> } {
+  const server = s.url
+    ? { type: 'http', url: s.url, ...(s.bearerTokenEnv ? { headers: { Authorization: `Bearer \${${s.bearerTokenEnv}}` } } : {}) }
+    : { type: 'stdio', command: s.command, args: s.args, env: s.env };
+  return { mcpServers: { [s.name]: server } };
+}
+
 /** Builds the exact `claude -p` invocation for a request. Pure. */
 export function buildClaudeArgs(req: AgentRequest, opts: ClaudeBuildOptions = {}): AgentInvocation {
   const log = (what: string) => path.join(req.logDir, logName(req.phase, req.iteration, 'claude', what));
   const mcpFile = log('mcp.json');
   const s = req.memoryServer;
-  // An http memory gets its token through claude's own ${VAR} expansion, so the secret never lands in the file.
-  const server = s.url
-    ? { type: 'http', url: s.url, ...(s.bearerTokenEnv ? { headers: { Authorization: `Bearer \${${s.bearerTokenEnv}}` } } : {}) }
-    : { type: 'stdio', command: s.command, args: s.args, env: s.env };
-  const mcpConfig = { mcpServers: { [s.name]: server } };
+  const mcpConfig = claudeMcpConfig(s);
   const perms = claudePermissionsFor(req.phase, s.name);
   const args = [
     '-p',

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role } from '../core/phases.js';
-import type { AgentAdapter, AgentProgress, AgentRequest, ProcessRunner } from '../core/ports.js';
+import type { AgentAdapter, AgentProgress, AgentRequest, MemoryServerSpec, ProcessRunner } from '../core/ports.js';
 import {
   type AgentOutcome,
   type OutcomeRules,
@@ -73,8 +73,17 @@ export function buildCodexArgs(req: AgentRequest, opts: CodexBuildOptions = {}):
   if (opts.profile) args.push('-p', opts.profile);
   if (req.model) args.push('-m', req.model);
 
-  // The memory server as `-c` overrides: the user's config.toml needs no edit, and nothing of ours persists there.
-  const s = req.memoryServer;
+  args.push(...codexMemoryOverrides(req.memoryServer, opts));
+
+  args.push(...req.extraArgs);
+  // `-`: the prompt comes from stdin (never argv: length limits, Windows shims, ps listings).
+  args.push('-');
+  return { command: opts.binary ?? 'codex', args, env: { ...(opts.env ?? {}) }, files, stdoutFile: log('stdout.jsonl'), stderrFile: log('stderr.log'), lastMessageFile };
+}
+
+/** The memory server as `-c` overrides: the user's config.toml needs no edit, and nothing of ours persists there. */
+export function codexMemoryOverrides(s: MemoryServerSpec, opts: { memoryStartupTimeoutSec?: number; requireMemory?: boolean } = {}): string[] {
+  const args: string[] = [];
   const key = `mcp_servers.${tomlKey(s.name)}`;
   const set = (k: string, v: string) => args.push('-c', `${key}.${k}=${v}`);
   if (s.url) {
@@ -90,11 +99,7 @@ export function buildCodexArgs(req: AgentRequest, opts: CodexBuildOptions = {}):
   set('startup_timeout_sec', String(opts.memoryStartupTimeoutSec ?? 30));
   // Without `required`, a memory server that fails to start is silently dropped and the run goes on without it.
   if (opts.requireMemory ?? true) set('required', 'true');
-
-  args.push(...req.extraArgs);
-  // `-`: the prompt comes from stdin (never argv: length limits, Windows shims, ps listings).
-  args.push('-');
-  return { command: opts.binary ?? 'codex', args, env: { ...(opts.env ?? {}) }, files, stdoutFile: log('stdout.jsonl'), stderrFile: log('stderr.log'), lastMessageFile };
+  return args;
 }
 
 /** Judges a finished `codex exec --json` run from its stdout lines and the `-o` file. Pure. */

@@ -1,36 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArtifact } from '../core/artifact.js';
-import type { Role } from '../core/phases.js';
+import { ROLE_VENDOR, type Role } from '../core/phases.js';
 import type { AgentAdapter, AgentProgress, AgentRequest, AgentResult, Clock, MemoryPort } from '../core/ports.js';
 import { sha256 } from '../engine/hash.js';
+import { claudeMcpConfig } from './claude.js';
+import { codexMemoryOverrides, codexSandboxFor } from './codex.js';
 import { shellLine, shellQuote } from './shell-quote.js';
-
-/** Which program the user runs by hand for a role (the seed: codex reviews, claude plans). */
-function vendorFor(role: Role): 'codex' | 'claude' {
-  return role === 'reviewer' || role === 'validator' ? 'codex' : 'claude';
-}
 
 /** The exact command a user would run for this request, with collab's memory server wired in. */
 export function manualCommand(req: AgentRequest, promptFile: string): string {
   const s = req.memoryServer;
-  if (vendorFor(req.role) === 'codex') {
-    const key = `mcp_servers.${s.name}`;
-    const server = s.url
-      ? ['-c', `${key}.url=${JSON.stringify(s.url)}`, ...(s.bearerTokenEnv ? ['-c', `${key}.bearer_token_env_var=${JSON.stringify(s.bearerTokenEnv)}`] : [])]
-      : ['-c', `${key}.command=${JSON.stringify(s.command)}`, '-c', `${key}.args=${JSON.stringify(s.args)}`];
-    const argv = [
-      'codex',
-      'exec',
-      ...server,
-      '-c',
-      `${key}.default_tools_approval_mode="approve"`,
-      '-s',
-      req.phase === 'implement' ? 'workspace-write' : 'read-only',
-      '-C',
-      req.cwd,
-      '-',
-    ];
+  if (ROLE_VENDOR[req.role] === 'codex') {
+    const argv = ['codex', 'exec', ...codexMemoryOverrides(s), '-s', codexSandboxFor(req.phase), '-C', req.cwd, '-'];
     return `${shellLine(argv)} < ${shellQuote(promptFile)}`;
   }
   const mcp = path.join(path.dirname(promptFile), 'manual-mcp.json');
@@ -39,7 +21,7 @@ export function manualCommand(req: AgentRequest, promptFile: string): string {
 
 /** The manual agent (the seed's workflow): prints the command to run, then waits for the artifact to appear in memory. */
 export function createManualAdapter(opts: { role: Role; memory: MemoryPort; clock: Clock; sleep: (ms: number) => Promise<void>; waitSec: number }): AgentAdapter {
-  const vendor = vendorFor(opts.role);
+  const vendor = ROLE_VENDOR[opts.role];
   return {
     kind: 'manual',
     displayName: vendor === 'codex' ? 'Codex CLI (manual)' : 'Claude Code (manual)',
@@ -51,9 +33,7 @@ export function createManualAdapter(opts: { role: Role; memory: MemoryPort; cloc
       writeFileSync(promptFile, req.prompt);
       if (vendor === 'claude') {
         const mcp = path.join(req.logDir, 'manual-mcp.json');
-        const s = req.memoryServer;
-        const server = s.url ? { type: 'http', url: s.url, ...(s.bearerTokenEnv ? { headers: { Authorization: `Bearer \${${s.bearerTokenEnv}}` } } : {}) } : { command: s.command, args: s.args, env: s.env };
-        writeFileSync(mcp, JSON.stringify({ mcpServers: { [s.name]: server } }, null, 2));
+        writeFileSync(mcp, JSON.stringify(claudeMcpConfig(req.memoryServer), null, 2));
       }
       const before = new Set((await opts.memory.lookup(req.sessionId, req.phase)).map((r) => sha256(r.text)));
       onProgress({ kind: 'info', text: `manual: run this yourself (the prompt is in ${promptFile}):` });

@@ -2,7 +2,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs
 import path from 'node:path';
 import { z } from 'zod';
 import { CollabError } from '../core/errors.js';
-import { PHASES, type Role } from '../core/phases.js';
+import { PHASES, ROLE_VENDOR, type Role } from '../core/phases.js';
 import type { AgentAdapter, AgentProgress, AgentRequest, AgentResult } from '../core/ports.js';
 
 const stepSchema = z
@@ -57,7 +57,7 @@ function listFiles(dir: string, base = dir): string[] {
 /** The replay agent: plays a recorded cassette; everything it reports says it is a replay. */
 export function createReplayAdapter(opts: { cassetteDir: string; role: Role }): AgentAdapter {
   const cassette = loadCassette(opts.cassetteDir);
-  const vendor = VENDOR[cassette.agents[opts.role] ?? (opts.role === 'reviewer' || opts.role === 'validator' ? 'codex' : 'claude')];
+  const vendor = VENDOR[cassette.agents[opts.role] ?? ROLE_VENDOR[opts.role]];
   return {
     kind: 'replay',
     displayName: `${vendor.name} (replay)`,

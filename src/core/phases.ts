@@ -40,6 +40,9 @@ export const PHASE_ROLE = { plan: 'planner', review: 'reviewer', implement: 'imp
 export type Role = (typeof PHASE_ROLE)[Phase];
 export const ROLES = ['planner', 'reviewer', 'implementer', 'validator'] as const;
 
+/** The program that plays each role in the seed workflow (and so the vendor a manual or replayed role stands for). */
+export const ROLE_VENDOR: Record<Role, 'claude' | 'codex'> = { planner: 'claude', reviewer: 'codex', implementer: 'claude', validator: 'codex' };
+
 /** The CLI command that runs each phase. */
 export const PHASE_COMMAND: Record<Phase, string> = {
   plan: 'collab plan',

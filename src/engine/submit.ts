@@ -1,5 +1,5 @@
 import { parseArtifact } from '../core/artifact.js';
-import { assertCanRun, PHASE_ROLE, type Phase } from '../core/phases.js';
+import { assertCanRun, PHASE_ROLE, ROLE_VENDOR, type Phase } from '../core/phases.js';
 import type { EngineDeps } from './deps.js';
 import { iterationFor } from './naming.js';
 import { composeArtifact } from './run-phase.js';
@@ -15,7 +15,7 @@ export async function composeSubmission(deps: EngineDeps, sessionId: string, pha
     // not a whole artifact: wrap it like an agent's answer
   }
   const role = PHASE_ROLE[phase];
-  const vendor = role === 'reviewer' || role === 'validator' ? 'CODEX' : 'CLAUDE';
+  const vendor = ROLE_VENDOR[role].toUpperCase();
   const label = { kind: 'manual' as const, displayName: vendor === 'CODEX' ? 'Codex CLI (manual)' : 'Claude Code (manual)', headerAgentFor: () => vendor };
   return composeArtifact(deps, session, phase, iterationFor(session, phase), label, { ok: true, finalMessage: text }, undefined).text;
 }
