@@ -54,3 +54,37 @@ export function livingMembers(pgid: number): number[] | undefined {
   }
   return out;
 }
+
+/** The environment variable every child of one run carries, so descendants that left its process group can still be found. */
+export const RUN_TAG_VAR = 'COLLAB_RUN_TAG';
+
+/** Pids of running processes whose environment holds `RUN_TAG_VAR=tag` (Linux /proc; [] elsewhere). */
+export function taggedProcesses(tag: string): number[] {
+  if (process.platform !== 'linux') return [];
+  const needle = `${RUN_TAG_VAR}=${tag}`;
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(needle) && !isZombie(name)) out.push(Number(name));
+    } catch {
+      // exited while we looked, or not ours to read
+    }
+  }
+  return out;
+}
+
+function isZombie(pid: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}

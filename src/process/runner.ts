@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import type { ProcessRunner, RunOptions, RunResult } from '../core/ports.js';
 import { LineSplitter } from './line-splitter.js';
-import { groupAlive, signalGroup } from './process-group.js';
+import { groupAlive, RUN_TAG_VAR, signalGroup, taggedProcesses } from './process-group.js';
 
 const DEFAULT_KILL_GRACE_MS = 3_000;
 /** After SIGKILL the kernel needs a moment; past this we stop waiting rather than hang the CLI. */
@@ -41,9 +42,10 @@ async function runProcess(opts: RunOptions): Promise<RunResult> {
   const teeOut = openTee(opts.stdoutFile);
   const teeErr = openTee(opts.stderrFile);
 
+  const tag = randomUUID();
   let subprocess: ReturnType<typeof spawn>;
   try {
-    subprocess = spawn(opts);
+    subprocess = spawn(opts, tag);
   } catch (err) {
     // execa validates options synchronously (e.g. a non-string argument).
     teeOut.close();
@@ -121,6 +123,8 @@ async function runProcess(opts: RunOptions): Promise<RunResult> {
   }
   const result = await settled;
   if (termination) await termination;
+  // "Nothing is left running" also covers descendants that left the group: they still carry the tag.
+  await endTagged(tag, opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
 
   for (const t of timers) clearTimeout(t);
   if (idleTimer) clearTimeout(idleTimer);
@@ -145,10 +149,11 @@ async function runProcess(opts: RunOptions): Promise<RunResult> {
   };
 }
 
-function spawn(opts: RunOptions) {
+function spawn(opts: RunOptions, tag: string) {
   return execa(opts.command, opts.args, {
     cwd: opts.cwd,
-    env: buildChildEnv(process.env, opts.env),
+    // The tag follows descendants that leave the process group (codex starts MCP servers in sessions of their own).
+    env: buildChildEnv(process.env, { ...opts.env, [RUN_TAG_VAR]: tag }),
     extendEnv: false, // the env above is complete, so "undefined deletes" holds
     // Own process group: one kill(-pid) reaches grandchildren (shells, MCP servers the agent started).
     detached: true,
@@ -226,6 +231,25 @@ function closeQuietly(fd: number): void {
   } catch {
     /* already closed */
   }
+}
+
+/** SIGTERM to every process still carrying the run's tag, SIGKILL to whatever is left after the grace period. */
+async function endTagged(tag: string, graceMs: number): Promise<void> {
+  const signalAll = (sig: NodeJS.Signals): boolean => {
+    const pids = taggedProcesses(tag);
+    for (const p of pids) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return pids.length > 0;
+  };
+  if (!signalAll('SIGTERM')) return;
+  if (await waitUntil(() => taggedProcesses(tag).length === 0, graceMs)) return;
+  signalAll('SIGKILL');
+  await waitUntil(() => taggedProcesses(tag).length === 0, AFTER_KILL_WAIT_MS);
 }
 
 async function waitUntil(done: () => boolean, boundMs: number): Promise<boolean> {

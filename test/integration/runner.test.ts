@@ -277,7 +277,20 @@ describe('process runner: ending the whole process group', () => {
     const escaped = pidLines(r.stdout);
     expect(r.exitCode).toBe(0);
     expect(r.durationMs).toBeLessThan(5_000);
-    // It is outside our reach by design; end it here, by its pid.
-    for (const pid of escaped) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    // Outside the group, but it carries the run's tag: the runner ended it too.
+    expect(escaped).toHaveLength(1);
+    const alive = escaped.filter((pid) => isProcessAlive(pid));
+    for (const pid of alive) process.kill(pid, 'SIGKILL');
+    expect(alive).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('a timeout also ends descendants that left the group (an MCP server in a session of its own)', async () => {
+    const r = await run({ command: 'sh', args: ['-c', 'setsid sh -c "sleep 100" </dev/null >/dev/null 2>&1 & echo $!; sleep 100'], timeoutMs: 500 });
+    const escaped = pidLines(r.stdout);
+    expect(r.timedOut).toBe(true);
+    expect(escaped).toHaveLength(1);
+    const alive = escaped.filter((pid) => isProcessAlive(pid));
+    for (const pid of alive) process.kill(pid, 'SIGKILL');
+    expect(alive).toEqual([]);
   });
 });
